@@ -1,0 +1,52 @@
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router-dom';
+import { ErrorBoundary } from '@/components/error-boundary';
+import { ErrorMessage } from '@/components/error-message';
+import { env } from '@/config/env';
+import { paths } from '@/config/paths';
+import { isAdmin, useCurrentUser, useLogout } from '@/features/auth';
+
+export function AppShell() {
+  const user = useCurrentUser();
+  const logout = useLogout();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const admin = isAdmin(user);
+
+  return (
+    <div className="app-shell">
+      <header className="app-header">
+        <NavLink to={paths.slides} className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          RudolfV
+        </NavLink>
+        <nav className="main-nav" aria-label="Main">
+          <NavLink to={paths.slides}>Slides</NavLink>
+          {admin && <NavLink to={paths.slideRoots}>Slide roots</NavLink>}
+          {admin && <NavLink to={paths.users}>Users</NavLink>}
+          <a href={env.apiDocsUrl} target="_blank" rel="noreferrer">
+            API docs
+          </a>
+        </nav>
+        <span className="spacer" />
+        <span className="user-badge" data-testid="current-user">
+          <span className="username">{user.full_name || user.username}</span>
+          <span className={`role role-${user.role}`}>{user.role}</span>
+        </span>
+        <button
+          type="button"
+          className="btn btn-small btn-ghost"
+          disabled={logout.isPending}
+          onClick={() => logout.mutate(undefined, { onSettled: () => navigate(paths.login, { replace: true }) })}
+        >
+          Log out
+        </button>
+      </header>
+      {logout.isError && <ErrorMessage error={logout.error} />}
+      <main className="app-main">
+        <ErrorBoundary resetKey={location.pathname}>
+          <Outlet />
+        </ErrorBoundary>
+      </main>
+    </div>
+  );
+}

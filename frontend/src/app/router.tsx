@@ -1,0 +1,43 @@
+import { Navigate, type RouteObject } from 'react-router-dom';
+import { paths } from '@/config/paths';
+import { SlideRootsPage } from '@/features/slide-roots';
+import { SlideBrowser, SlideViewerPage } from '@/features/slides';
+import { AppShell } from './layout/app-shell';
+import { RequireAdmin, RequireAuth } from './layout/require-auth';
+import { LoginPage } from './routes/login';
+import { NotFoundPage } from './routes/not-found';
+import { UsersRoute } from './routes/users';
+
+/** Shared by the browser router (main.tsx) and the memory router in tests. */
+export const routes: RouteObject[] = [
+  { path: paths.login, element: <LoginPage /> },
+  {
+    element: (
+      <RequireAuth>
+        <AppShell />
+      </RequireAuth>
+    ),
+    children: [
+      { index: true, element: <Navigate to={paths.slides} replace /> },
+      { path: paths.slides, element: <SlideBrowser /> },
+      { path: '/slides/:slideId', element: <SlideViewerPage /> },
+      {
+        path: paths.slideRoots,
+        element: (
+          <RequireAdmin>
+            <SlideRootsPage />
+          </RequireAdmin>
+        ),
+      },
+      {
+        path: paths.users,
+        element: (
+          <RequireAdmin>
+            <UsersRoute />
+          </RequireAdmin>
+        ),
+      },
+      { path: '*', element: <NotFoundPage /> },
+    ],
+  },
+];

@@ -1,0 +1,8 @@
+/** Client-side routes, in one place so links and the router agree. */
+export const paths = {
+  login: '/login',
+  slides: '/slides',
+  slide: (id: number | string) => `/slides/${id}`,
+  slideRoots: '/slide-roots',
+  users: '/users',
+} as const;

@@ -1,0 +1,1 @@
+export { SlideRootsPage } from './components/slide-roots-page';

@@ -1,0 +1,102 @@
+import OpenSeadragon from 'openseadragon';
+import { useEffect, useRef, useState } from 'react';
+import { env } from '@/config/env';
+import type { Dzi } from '../api/slide-schemas';
+import { ScaleBar } from './scale-bar';
+
+interface Props {
+  dzi: Dzi;
+  mpp: number | null;
+}
+
+/**
+ * The deep-zoom viewer. OpenSeadragon's own buttons need image files from a `prefixUrl`;
+ * we draw our own controls instead, so nothing is fetched from a CDN.
+ */
+export function OsdViewer({ dzi, mpp }: Props) {
+  const hostRef = useRef<HTMLDivElement>(null);
+  const [viewer, setViewer] = useState<OpenSeadragon.Viewer | null>(null);
+  const [fullPage, setFullPage] = useState(false);
+  const [openError, setOpenError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!hostRef.current) return undefined;
+    const tileSource = {
+      ...dzi,
+      Image: {
+        // OpenSeadragon recognises a DZI object by this namespace.
+        xmlns: 'http://schemas.microsoft.com/deepzoom/2008',
+        ...dzi.Image,
+        Url: dzi.Image.Url.startsWith('/') ? `${env.apiUrl}${dzi.Image.Url}` : dzi.Image.Url,
+      },
+    };
+    const instance = OpenSeadragon({
+      element: hostRef.current,
+      tileSources: tileSource as unknown as OpenSeadragon.TileSourceOptions,
+      showNavigationControl: false,
+      showNavigator: true,
+      navigatorPosition: 'BOTTOM_RIGHT',
+      navigatorSizeRatio: 0.18,
+      // The canvas drawer behaves the same with or without GPU (headless test browsers too).
+      drawer: 'canvas',
+      visibilityRatio: 0.5,
+      minZoomImageRatio: 0.5,
+      maxZoomPixelRatio: 2,
+      animationTime: 0.6,
+      timeout: 120_000,
+      gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
+    } as OpenSeadragon.Options);
+    instance.addHandler('open-failed', () => setOpenError('The slide image could not be opened.'));
+    setViewer(instance);
+    return () => {
+      setViewer(null);
+      instance.destroy();
+    };
+  }, [dzi]);
+
+  useEffect(() => {
+    if (!fullPage) return undefined;
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setFullPage(false);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [fullPage]);
+
+  const zoomBy = (factor: number) => {
+    viewer?.viewport.zoomBy(factor);
+    viewer?.viewport.applyConstraints();
+  };
+
+  return (
+    // Full page is plain CSS on our frame: OpenSeadragon's setFullPage would move a
+    // React-owned node around the document.
+    <div className={`viewer-frame ${fullPage ? 'is-full-page' : ''}`}>
+      <div ref={hostRef} className="osd-host" data-testid="slide-viewer" />
+      <div className="viewer-controls" role="toolbar" aria-label="Viewer controls">
+        <button type="button" title="Zoom in" aria-label="Zoom in" data-testid="zoom-in" onClick={() => zoomBy(1.6)}>
+          +
+        </button>
+        <button type="button" title="Zoom out" aria-label="Zoom out" onClick={() => zoomBy(1 / 1.6)}>
+          −
+        </button>
+        <button type="button" title="Fit whole slide" aria-label="Home" onClick={() => viewer?.viewport.goHome()}>
+          ⌂
+        </button>
+        <button
+          type="button"
+          title={fullPage ? 'Exit full page (Esc)' : 'Full page'}
+          aria-label={fullPage ? 'Exit full page' : 'Full page'}
+          aria-pressed={fullPage}
+          onClick={() => setFullPage((v) => !v)}
+        >
+          ⛶
+        </button>
+      </div>
+      <ScaleBar viewer={viewer} mpp={mpp} />
+      {openError && (
+        <div className="error-message viewer-error" role="alert">
+          {openError}
+        </div>
+      )}
+    </div>
+  );
+}

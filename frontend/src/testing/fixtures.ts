@@ -1,0 +1,98 @@
+/** Plausible API answers, shaped exactly as docs/api.md describes them. */
+export const users = {
+  admin: { id: 1, username: 'ada', full_name: 'Ada Admin', role: 'admin', is_active: true },
+  pathologist: { id: 2, username: 'paula', full_name: 'Paula Path', role: 'pathologist', is_active: true },
+  viewer: { id: 3, username: 'vic', full_name: '', role: 'viewer', is_active: true },
+} as const;
+
+export type FixtureUser = (typeof users)[keyof typeof users];
+
+export function makeSlide(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    name: `slide-${id}.svs`,
+    root: 1,
+    root_name: 'archive',
+    relative_path: `lab_a/slide-${id}.svs`,
+    status: 'registered',
+    failure_reason: '',
+    vendor: 'aperio',
+    width: 46000,
+    height: 32914,
+    level_count: 3,
+    mpp_x: 0.499,
+    mpp_y: 0.499,
+    objective_power: 20.0,
+    size_bytes: 177552579,
+    thumbnail_url: `/api/slides/${id}/thumbnail/`,
+    created_at: '2024-05-01T10:00:00Z',
+    updated_at: '2024-05-01T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function makeSlideDetail(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    ...makeSlide(id),
+    fingerprint: 'sha256:abc123',
+    level_dimensions: [
+      [46000, 32914],
+      [11500, 8228],
+      [2875, 2057],
+    ],
+    level_downsamples: [1, 4, 16],
+    properties: { 'openslide.vendor': 'aperio', 'openslide.mpp-x': '0.499', 'aperio.AppMag': '20' },
+    associated_images: [
+      { name: 'label', url: `/api/slides/${id}/associated/label/` },
+      { name: 'macro', url: `/api/slides/${id}/associated/macro/` },
+    ],
+    dzi_url: `/api/slides/${id}/dzi.json`,
+    last_seen_at: '2024-05-02T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function makeDzi(id: number, mpp: number | null = 0.499) {
+  return {
+    Image: {
+      xmlns: 'http://schemas.microsoft.com/deepzoom/2008',
+      Url: `/api/slides/${id}/dzi_files/`,
+      Format: 'jpeg',
+      Overlap: '1',
+      TileSize: '254',
+      Size: { Width: '46000', Height: '32914' },
+    },
+    mpp: { x: mpp, y: mpp },
+  };
+}
+
+export const facets = {
+  status: [
+    { value: 'registered', count: 3 },
+    { value: 'failed', count: 1 },
+    { value: 'missing', count: 0 },
+  ],
+  vendor: [
+    { value: 'aperio', count: 2 },
+    { value: 'generic-tiff', count: 2 },
+  ],
+};
+
+export const defaultSlides = [
+  makeSlide(1, { name: 'CMU-1.svs' }),
+  makeSlide(2, { name: 'CMU-2.svs' }),
+  makeSlide(3, { name: 'liver.tiff', vendor: 'generic-tiff', mpp_x: null, mpp_y: null }),
+  makeSlide(4, {
+    name: 'broken.svs',
+    status: 'failed',
+    failure_reason: 'OpenSlide could not read the file: unsupported format',
+    vendor: '',
+    width: null,
+    height: null,
+    mpp_x: null,
+  }),
+];
+
+export function page<T>(results: T[], count = results.length) {
+  return { count, next: null, previous: null, results };
+}

@@ -1,0 +1,1 @@
+"""trainer.configs: see the package docstring of trainer."""

@@ -1,0 +1,1 @@
+"""trainer.data: see the package docstring of trainer."""

@@ -1,0 +1,1 @@
+"""trainer.loss: see the package docstring of trainer."""

@@ -1,0 +1,1 @@
+"""trainer.models: see the package docstring of trainer."""

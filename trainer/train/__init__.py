@@ -1,0 +1,1 @@
+"""trainer.train: see the package docstring of trainer."""

@@ -1,0 +1,5 @@
+"""The RudolfV web app: Django project, API, task orchestration."""
+
+from .celery import app as celery_app
+
+__all__ = ["celery_app"]

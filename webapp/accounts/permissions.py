@@ -1,0 +1,45 @@
+"""Role checks for every endpoint; the API never trusts the client to hide a button."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from webapp.accounts.models import Role
+
+
+class IsActiveUser(BasePermission):
+    """The default: any logged-in, active user may read."""
+
+    message = "Log in to use the API."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active)
+
+
+class IsAdmin(IsActiveUser):
+    message = "Only admins may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.role == Role.ADMIN
+
+
+class IsCurator(IsActiveUser):
+    """Pathologists and admins."""
+
+    message = "Only pathologists and admins may do this."
+
+    def has_permission(self, request, view) -> bool:
+        return super().has_permission(request, view) and request.user.role in (
+            Role.ADMIN,
+            Role.PATHOLOGIST,
+        )
+
+
+class ReadOrAdmin(IsActiveUser):
+    """Everyone logged in reads; only admins write."""
+
+    message = "Only admins may change this."
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in SAFE_METHODS or request.user.role == Role.ADMIN

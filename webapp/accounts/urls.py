@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from webapp.accounts import apis
+
+router = SimpleRouter()
+router.register("users", apis.UserViewSet, basename="user")
+
+urlpatterns = [
+    path("auth/csrf/", apis.CsrfApi.as_view(), name="auth-csrf"),
+    path("auth/login/", apis.LoginApi.as_view(), name="auth-login"),
+    path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/me/", apis.MeApi.as_view(), name="auth-me"),
+    path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
+    *router.urls,
+]

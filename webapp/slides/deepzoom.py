@@ -1,0 +1,152 @@
+"""Deep-zoom tiles for OpenSeadragon, fast.
+
+Three layers keep tile serving cheap:
+- an LRU of open OpenSlide handles and their DeepZoomGenerator per process (opening a slide
+  parses its whole TIFF directory: milliseconds to seconds for big files);
+- the encoded JPEG in Redis, keyed by content fingerprint and tile geometry, shared by all
+  web processes;
+- an ETag derived from the same key, so a browser's revalidation costs no tile work at all.
+"""
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import openslide
+from django.conf import settings
+from django.core.cache import cache
+from openslide.deepzoom import DeepZoomGenerator
+from PIL import Image
+
+from webapp.core.errors import NotFound
+from webapp.slides.models import Slide, SlideStatus
+
+
+@dataclass(frozen=True)
+class TileGeometry:
+    tile_size: int
+    overlap: int
+    quality: int
+
+    @classmethod
+    def from_settings(cls) -> "TileGeometry":
+        return cls(settings.DEEPZOOM_TILE_SIZE, settings.DEEPZOOM_OVERLAP,
+                   settings.DEEPZOOM_JPEG_QUALITY)
+
+
+class SlideHandleCache:
+    """A thread-safe LRU of (OpenSlide, DeepZoomGenerator) per slide file and fingerprint.
+
+    OpenSlide handles are safe to share between threads; the lock only guards the dict.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._items: OrderedDict[tuple, tuple[openslide.OpenSlide, DeepZoomGenerator]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, path: str, fingerprint: str, geometry: TileGeometry) -> DeepZoomGenerator:
+        key = (path, fingerprint, geometry.tile_size, geometry.overlap)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][1]
+        handle = openslide.OpenSlide(path)  # outside the lock: opening can be slow
+        generator = DeepZoomGenerator(
+            handle, tile_size=geometry.tile_size, overlap=geometry.overlap, limit_bounds=True
+        )
+        with self._lock:
+            self._items[key] = (handle, generator)
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                _, (old, _) = self._items.popitem(last=False)
+                old.close()
+        return generator
+
+    def clear(self) -> None:
+        with self._lock:
+            for handle, _ in self._items.values():
+                handle.close()
+            self._items.clear()
+
+
+handles = SlideHandleCache(settings.SLIDE_HANDLE_CACHE_SIZE)
+
+
+def _usable(slide: Slide) -> None:
+    if slide.status != SlideStatus.REGISTERED:
+        raise NotFound(f"The slide is {slide.status}: {slide.failure_reason or 'no image'}")
+
+
+def generator_for(slide: Slide, geometry: TileGeometry) -> DeepZoomGenerator:
+    _usable(slide)
+    try:
+        return handles.get(str(slide.absolute_path), slide.fingerprint, geometry)
+    except (openslide.OpenSlideError, OSError) as exc:
+        raise NotFound(f"The slide cannot be opened now: {exc}") from exc
+
+
+def descriptor(slide: Slide) -> dict:
+    """The DZI descriptor as OpenSeadragon's JSON tile source, plus mpp for the scale bar."""
+    geometry = TileGeometry.from_settings()
+    width, height = generator_for(slide, geometry).level_dimensions[-1]
+    return {
+        "Image": {
+            "xmlns": "http://schemas.microsoft.com/deepzoom/2008",
+            "Url": f"/api/slides/{slide.pk}/dzi_files/",
+            "Format": "jpeg",
+            "Overlap": str(geometry.overlap),
+            "TileSize": str(geometry.tile_size),
+            "Size": {"Width": str(width), "Height": str(height)},
+        },
+        "mpp": {"x": slide.mpp_x, "y": slide.mpp_y},
+    }
+
+
+def descriptor_xml(slide: Slide) -> str:
+    geometry = TileGeometry.from_settings()
+    return generator_for(slide, geometry).get_dzi("jpeg")
+
+
+def tile_etag(slide: Slide, level: int, col: int, row: int) -> str:
+    g = TileGeometry.from_settings()
+    raw = f"{slide.fingerprint}:{g.tile_size}:{g.overlap}:{g.quality}:{level}:{col}:{row}"
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
+def _encode(tile: Image.Image, quality: int) -> bytes:
+    if tile.mode != "RGB":
+        # Pixels outside the scanned area are transparent; show them as glass-white.
+        flat = Image.new("RGB", tile.size, (255, 255, 255))
+        flat.paste(tile, mask=tile.split()[-1] if tile.mode == "RGBA" else None)
+        tile = flat
+    out = io.BytesIO()
+    tile.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
+    """The JPEG bytes of one tile, from Redis when another request made it already."""
+    _usable(slide)
+    key = f"dz:{tile_etag(slide, level, col, row)}"
+    data = cache.get(key)
+    if data is not None:
+        return data
+    geometry = TileGeometry.from_settings()
+    generator = generator_for(slide, geometry)
+    if not 0 <= level < generator.level_count:
+        raise NotFound(f"No deep-zoom level {level}; the slide has {generator.level_count}.")
+    cols, rows = generator.level_tiles[level]
+    if not (0 <= col < cols and 0 <= row < rows):
+        raise NotFound(f"No tile {col}_{row} at level {level} ({cols}×{rows} tiles).")
+    try:
+        tile = generator.get_tile(level, (col, row))
+    except openslide.OpenSlideError as exc:
+        raise NotFound(f"The tile cannot be read: {exc}") from exc
+    data = _encode(tile, geometry.quality)
+    cache.set(key, data)
+    return data

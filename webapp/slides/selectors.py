@@ -1,0 +1,36 @@
+"""Reads on slides and roots."""
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+
+from webapp.slides.models import ScanJob, Slide, SlideRoot
+
+
+def slide_list() -> QuerySet[Slide]:
+    # Only the columns a list shows: the property map can be tens of kB per slide.
+    return Slide.objects.select_related("root").defer(
+        "properties", "level_dimensions", "level_downsamples"
+    )
+
+
+def slide_detail() -> QuerySet[Slide]:
+    return Slide.objects.select_related("root")
+
+
+def slide_facets(queryset: QuerySet[Slide]) -> dict:
+    def counts(field: str) -> list[dict]:
+        rows = queryset.order_by().values(field).annotate(count=Count("id")).order_by(field)
+        return [{"value": row[field], "count": row["count"]} for row in rows if row[field]]
+
+    return {"status": counts("status"), "vendor": counts("vendor")}
+
+
+def root_list() -> QuerySet[SlideRoot]:
+    last_scan = ScanJob.objects.filter(root=OuterRef("pk")).order_by("-created_at").values("pk")[:1]
+    return (
+        SlideRoot.objects.annotate(slide_count=Count("slides"), last_scan_id=Subquery(last_scan))
+        .order_by("name")
+    )
+
+
+def scans_by_id(ids) -> dict[int, ScanJob]:
+    return {scan.pk: scan for scan in ScanJob.objects.filter(pk__in=[i for i in ids if i])}

@@ -1,0 +1,91 @@
+from django.urls import reverse
+from rest_framework import serializers
+
+from webapp.slides.models import ScanJob, Slide, SlideRoot
+
+
+class ScanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ScanJob
+        fields = [
+            "id", "root", "status", "total", "processed", "registered", "unchanged", "moved",
+            "failed", "missing", "message", "created_at", "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class SlideRootSerializer(serializers.ModelSerializer):
+    slide_count = serializers.IntegerField(read_only=True)
+    last_scan = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SlideRoot
+        fields = ["id", "name", "path", "slide_count", "created_at", "last_scan"]
+        read_only_fields = ["id", "slide_count", "created_at", "last_scan"]
+
+    def get_last_scan(self, root) -> ScanSerializer(allow_null=True):
+        scans = self.context.get("scans", {})
+        scan = scans.get(getattr(root, "last_scan_id", None))
+        return ScanSerializer(scan).data if scan else None
+
+
+class SlideRootCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    path = serializers.CharField(max_length=1024)
+
+
+class SlideListSerializer(serializers.ModelSerializer):
+    root_name = serializers.CharField(source="root.name", read_only=True)
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Slide
+        fields = [
+            "id", "name", "root", "root_name", "relative_path", "status", "failure_reason",
+            "vendor", "width", "height", "level_count", "mpp_x", "mpp_y", "objective_power",
+            "size_bytes", "thumbnail_url", "created_at", "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_thumbnail_url(self, slide) -> str | None:
+        if slide.status != "registered":
+            return None
+        return reverse("slide-thumbnail", args=[slide.pk])
+
+
+class AssociatedImageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    url = serializers.CharField()
+
+
+class SlideDetailSerializer(SlideListSerializer):
+    associated_images = serializers.SerializerMethodField()
+    dzi_url = serializers.SerializerMethodField()
+
+    class Meta(SlideListSerializer.Meta):
+        fields = [
+            *SlideListSerializer.Meta.fields, "fingerprint", "level_dimensions",
+            "level_downsamples", "properties", "associated_images", "dzi_url", "last_seen_at",
+        ]
+        read_only_fields = fields
+
+    def get_associated_images(self, slide) -> AssociatedImageSerializer(many=True):
+        return [
+            {"name": name, "url": reverse("slide-associated", args=[slide.pk, name])}
+            for name in slide.associated_images
+        ]
+
+    def get_dzi_url(self, slide) -> str | None:
+        if slide.status != "registered":
+            return None
+        return reverse("slide-dzi-json", args=[slide.pk])
+
+
+class FacetValueSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class SlideFacetsSerializer(serializers.Serializer):
+    status = FacetValueSerializer(many=True)
+    vendor = FacetValueSerializer(many=True)

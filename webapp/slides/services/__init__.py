@@ -1,0 +1,1 @@
+"""Writes on slide roots and slides (registration, scans, cached images)."""

@@ -1,0 +1,61 @@
+"""Slide roots: the folders an admin allows the platform to read."""
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from webapp.accounts.models import User
+from webapp.core.errors import ServiceError
+from webapp.slides.models import SlideRoot
+
+
+def _within(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def check_root_path(raw: str) -> Path:
+    """The resolved folder for `raw`, or a ServiceError saying why it cannot be a root."""
+    if not raw or "\x00" in raw:
+        raise ServiceError("Give the absolute path of a folder.", code="invalid_path")
+    given = Path(raw).expanduser()
+    if not given.is_absolute():
+        raise ServiceError(f"{raw!r} is not an absolute path.", code="invalid_path")
+    path = Path(os.path.realpath(given))
+    allowed = settings.SLIDE_ROOTS
+    if allowed and not any(_within(path, parent) for parent in allowed):
+        listing = ", ".join(str(p) for p in allowed)
+        raise ServiceError(
+            f"{path} is outside the folders this server allows for slides ({listing}).",
+            code="path_not_allowed",
+            status_code=403,
+        )
+    if not path.is_dir():
+        raise ServiceError(f"{path} is not an existing folder.", code="invalid_path")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ServiceError(f"{path} cannot be read by the server.", code="invalid_path")
+    return path
+
+
+@transaction.atomic
+def root_create(*, name: str, path: str, created_by: User | None = None) -> SlideRoot:
+    resolved = check_root_path(path)
+    for other in SlideRoot.objects.select_for_update().all():
+        other_path = Path(other.path)
+        if _within(resolved, other_path) or _within(other_path, resolved):
+            raise ServiceError(
+                f"{resolved} overlaps the slide root {other.name!r} ({other.path}); "
+                "a slide must belong to one root only.",
+                code="overlapping_root",
+            )
+    try:
+        with transaction.atomic():
+            return SlideRoot.objects.create(name=name, path=str(resolved), created_by=created_by)
+    except IntegrityError as exc:
+        raise ServiceError(f"A slide root named {name!r} exists already.", code="duplicate") from exc
+
+
+def root_for_path(path: str) -> SlideRoot | None:
+    """The root with this exact (resolved) path, if any."""
+    return SlideRoot.objects.filter(path=os.path.realpath(Path(path).expanduser())).first()
