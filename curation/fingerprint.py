@@ -28,7 +28,9 @@ def _hash_file(digest, path: Path, label: str) -> None:
     size = path.stat().st_size
     digest.update(f"{label}:{size};".encode())
     with path.open("rb") as f:
-        for offset in sorted({0, max(0, size // 2 - SAMPLE_BYTES // 2), max(0, size - SAMPLE_BYTES)}):
+        for offset in sorted(
+            {0, max(0, size // 2 - SAMPLE_BYTES // 2), max(0, size - SAMPLE_BYTES)}
+        ):
             f.seek(offset)
             digest.update(f.read(SAMPLE_BYTES))
 
@@ -43,4 +45,3 @@ def fingerprint(open_path: Path) -> str:
     for path in companions:
         _hash_file(digest, path, "" if path.suffix.lower() == ".dcm" else path.name)
     return digest.hexdigest()
-

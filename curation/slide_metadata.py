@@ -47,15 +47,32 @@ def _float_or_none(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) and number > 0 else None
 
 
-def _describe_content(path: Path) -> str:
+def _tiff_first_ifd(head: bytes) -> int | None:
+    order = "little" if head[:2] == b"II" else "big"
+    if head[2:4] in (b"*\x00", b"\x00*"):
+        return int.from_bytes(head[4:8], order)
+    return int.from_bytes(head[8:16], order)  # BigTIFF
+
+
+def _explain_unsupported(path: Path, size: int) -> str:
+    """Why OpenSlide refused the file, from its first bytes: a sentence for the user."""
     with path.open("rb") as f:
         head = f.read(16)
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            return f"the file is {what}, not a whole-slide image"
+            return f"Not a slide OpenSlide can read: the file is {what}, not a whole-slide image."
     if head.startswith(_TIFF_MAGIC):
-        return "the file is a TIFF that is not tiled or not a slide pyramid OpenSlide knows"
-    return "its content matches no whole-slide format OpenSlide knows"
+        first_ifd = _tiff_first_ifd(head)
+        if first_ifd is not None and first_ifd >= size:
+            return (
+                "The slide is damaged or incomplete: the file is cut short (its TIFF directory "
+                "lies beyond the end of the file), as after an interrupted copy."
+            )
+        return (
+            "Not a slide OpenSlide can read: the file is a TIFF but not a tiled slide pyramid "
+            "(or it is damaged or incomplete)."
+        )
+    return "Not a slide OpenSlide can read: its content matches no whole-slide format."
 
 
 def open_slide(path: Path) -> openslide.OpenSlide:
@@ -72,9 +89,7 @@ def open_slide(path: Path) -> openslide.OpenSlide:
     try:
         return openslide.OpenSlide(str(path))
     except openslide.OpenSlideUnsupportedFormatError as exc:
-        raise SlideReadError(
-            f"Not a slide OpenSlide can read: {_describe_content(path)}."
-        ) from exc
+        raise SlideReadError(_explain_unsupported(path, size)) from exc
     except openslide.OpenSlideError as exc:
         raise SlideReadError(f"The slide is damaged or incomplete: {exc}.") from exc
     except OSError as exc:

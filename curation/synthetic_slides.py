@@ -64,6 +64,8 @@ _SPILL_BYTES = 32 * 2**20
 # Classic TIFF offsets are 32-bit; stay clear of 4 GiB with room for IFDs.
 _BIGTIFF_THRESHOLD = int(3.5 * 2**30)
 _TEXTURE_SIZE = 512
+# Glass noise repeats with these coprime periods (rows, columns): never tile-aligned.
+_GLASS_PERIOD = (509, 503)
 _CELL = 320  # texture cell size (px); a random crop of the 512 px texture
 _CELL_WARP = 40  # max displacement (px) of the wavy cell borders
 
@@ -89,9 +91,10 @@ def ihc_texture() -> np.ndarray:
 
 @functools.cache
 def _texture_variants() -> np.ndarray:
-    """The 8 flips/rotations (dihedral group) of the texture, flattened to (8*512*512, 3).
+    """The 8 flips/rotations (dihedral group) of the texture as one flat uint32 array.
 
-    Flattened so that a per-pixel lookup is one ``np.take`` on a single index array.
+    Pixel ``(v, y, x)`` is at ``(v * 512 + y) * 512 + x``, packed RGBX little-endian so
+    that a per-pixel lookup is a single fast 4-byte ``np.take``.
     """
     base = ihc_texture()
     variants = []
@@ -99,9 +102,16 @@ def _texture_variants() -> np.ndarray:
         rotated = np.rot90(base, k)
         variants.append(rotated)
         variants.append(rotated[:, ::-1])
-    stacked = np.ascontiguousarray(np.stack(variants)).reshape(-1, 3)
-    stacked.setflags(write=False)
-    return stacked
+    rgbx = np.zeros((8, _TEXTURE_SIZE, _TEXTURE_SIZE, 4), np.uint8)
+    rgbx[..., :3] = np.stack(variants)
+    packed = rgbx.view("<u4").reshape(-1)
+    packed.setflags(write=False)
+    return packed
+
+
+def _unpack_rgb(packed: np.ndarray) -> np.ndarray:
+    """(h, w) uint32 RGBX -> (h, w, 3) uint8 view."""
+    return packed.astype("<u4", copy=False).view(np.uint8).reshape(*packed.shape, 4)[..., :3]
 
 
 def _hash_uniform(seed: int, salt: int, *coords: np.ndarray) -> np.ndarray:
@@ -113,7 +123,9 @@ def _hash_uniform(seed: int, salt: int, *coords: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         h = np.uint64((seed * 0x9E3779B97F4A7C15 + salt * 0xBF58476D1CE4E5B9) % 2**64)
         for c in coords:
-            h = h ^ (np.asarray(c).astype(np.int64).astype(np.uint64) + np.uint64(0x632BE59BD9B4E5B))
+            h = h ^ (
+                np.asarray(c).astype(np.int64).astype(np.uint64) + np.uint64(0x632BE59BD9B4E5B)
+            )
             h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
             h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
             h = h ^ (h >> np.uint64(31))
@@ -149,6 +161,26 @@ class _Section:
     extent_x: float  # half-size of the axis-aligned bounding box
     extent_y: float
     stain: float  # multiplies optical density: <1 paler, >1 darker
+
+    def coverage(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Tissue coverage in [0, 1] on the grid ``ys x xs`` (about 1 px soft edge)."""
+        dx = (xs - self.cx).astype(np.float32)[None, :]
+        dy = (ys - self.cy).astype(np.float32)[:, None]
+        u = (dx * self.cos + dy * self.sin) * (1.0 / self.ax)
+        v = (dy * self.cos - dx * self.sin) * (1.0 / self.ay)
+        dist = np.sqrt(u * u + v * v)
+        edge = min(self.ax, self.ay)  # pixels per unit of normalised radius (roughly)
+        # Normalised distance is convex, so the rectangle's farthest point is a corner:
+        # regions deep inside the section skip the angular lookup entirely.
+        if max(dist[0, 0], dist[0, -1], dist[-1, 0], dist[-1, -1]) < self.inner - 2 / edge:
+            return np.ones(dist.shape, np.float32)
+        idx = ((np.arctan2(v, u) + np.pi) * (_ANGLES / (2 * np.pi))).astype(np.int32)
+        profile = self.profile[np.minimum(idx, _ANGLES - 1)]
+        return np.clip((profile - dist) * edge + 0.5, 0.0, 1.0)
+
+    @property
+    def inner(self) -> float:
+        return float(self.profile.min())
 
     def bbox(self) -> tuple[float, float, float, float]:
         return (
@@ -219,11 +251,15 @@ class TissueCanvas:
         self.height = int(height)
         self.seed = int(seed)
         rng = np.random.default_rng([self.seed, 0x5E1DE])
-        self.glass = np.array([244.0, 243.0, 246.0]) + rng.uniform(-3, 2, 3)
+        self.glass_color = np.array([244.0, 243.0, 246.0]) + rng.uniform(-3, 2, 3)
         self.border_width = max(4.0, 0.012 * self.width) if border else 0.0
         self.sections = self._layout_sections(rng, sections)
         self.pen = self._layout_pen(rng) if pen_mark else None
-        self._noise = rng.normal(0.0, 1.3, size=(251, 241)).astype(np.float32)
+        # Glass colour plus fixed noise, looked up modulo two coprime periods
+        # so that the repetition is neither visible nor aligned with tiles.
+        noise = rng.normal(0.0, 1.3, size=_GLASS_PERIOD + (1,))
+        glass = np.clip(self.glass_color + noise + 0.5, 0, 255).astype(np.uint8)
+        self._glass = np.tile(glass, (2, 2, 1))  # doubled so any span <= period is a slice
 
     # -- layout -------------------------------------------------------------------------
 
@@ -288,31 +324,29 @@ class TissueCanvas:
 
     # -- ground truth -------------------------------------------------------------------
 
-    def _tissue_alpha(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tissue coverage in [0, 1] (1 px soft edge) and per-pixel stain factor."""
-        alpha = np.zeros((ys.size, xs.size), np.float32)
+    def _tissue_alpha(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """Tissue coverage in [0, 1] (1 px soft edge) and stain factor on the grid ``ys x xs``.
+
+        None when no section touches the grid (the common case, and cheap to detect).
+        """
+        alpha: np.ndarray | None = None
         stain = np.ones((ys.size, xs.size), np.float32)
         for s in self.sections:
             x0, y0, x1, y1 = s.bbox()
             cols = (xs >= x0) & (xs < x1)
             rows = (ys >= y0) & (ys < y1)
             if not cols.any() or not rows.any():
-                continue  # cheap rejection: most tiles of a big slide touch no section
+                continue
+            if alpha is None:
+                alpha = np.zeros((ys.size, xs.size), np.float32)
             ci, ri = np.flatnonzero(cols), np.flatnonzero(rows)
             c0, c1, r0, r1 = ci[0], ci[-1] + 1, ri[0], ri[-1] + 1
-            dx = (xs[c0:c1] - s.cx).astype(np.float32)[None, :]
-            dy = (ys[r0:r1] - s.cy).astype(np.float32)[:, None]
-            u = (dx * s.cos + dy * s.sin) / s.ax
-            v = (dy * s.cos - dx * s.sin) / s.ay
-            dist = np.hypot(u, v)
-            idx = ((np.arctan2(v, u) + np.pi) * (_ANGLES / (2 * np.pi))).astype(np.int32)
-            profile = s.profile[np.minimum(idx, _ANGLES - 1)]
-            # Soft edge about one pixel wide (in units of the shorter semi-axis).
-            a = np.clip((profile - dist) * min(s.ax, s.ay) + 0.5, 0.0, 1.0)
-            sub = alpha[r0:r1, c0:c1]
-            take = a > sub
-            sub[take] = a[take]
-            stain[r0:r1, c0:c1][take] = s.stain
+            a = s.coverage(xs[c0:c1], ys[r0:r1])
+            # Sections never overlap (one slot each), so a plain max is enough.
+            np.maximum(alpha[r0:r1, c0:c1], a, out=alpha[r0:r1, c0:c1])
+            stain[r0:r1, c0:c1] = np.where(a > 0, np.float32(s.stain), stain[r0:r1, c0:c1])
+        if alpha is None or not alpha.any():
+            return None
         return alpha, stain
 
     def _border_mask(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray | None:
@@ -340,8 +374,9 @@ class TissueCanvas:
         """
         xs, ys = _span(x, w), _span(y, h)
         out = np.full((h, w), BACKGROUND, np.uint8)
-        alpha, _ = self._tissue_alpha(xs, ys)
-        out[alpha >= 0.5] = TISSUE
+        tissue = self._tissue_alpha(xs, ys)
+        if tissue is not None:
+            out[tissue[0] >= 0.5] = TISSUE
         for mask, value in ((self._pen_mask(xs, ys), PEN), (self._border_mask(xs, ys), BORDER)):
             if mask is not None:
                 out[mask] = value
@@ -368,34 +403,43 @@ class TissueCanvas:
 
     def _render(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """Render the pixels at the grid ``ys x xs`` (absolute integer coordinates)."""
-        noise = self._noise[(ys % self._noise.shape[0])[:, None], (xs % self._noise.shape[1])]
-        img = self.glass[None, None, :].astype(np.float32) + noise[..., None]
+        glass = self._glass_at(xs, ys)
+        tissue = self._tissue_alpha(xs, ys)
+        pen = self._pen_mask(xs, ys)
+        border = self._border_mask(xs, ys)
+        if tissue is None and pen is None and border is None:
+            return glass  # fast path: most tiles of a slide are bare glass
 
-        alpha, stain = self._tissue_alpha(xs, ys)
-        inside = alpha > 0
-        if inside.any():
-            rows, cols = np.nonzero(inside)
-            tissue = self._texture_at(xs, ys, rows, cols)
+        img = glass.astype(np.float32)
+        if tissue is not None:
+            alpha, stain = tissue
+            texture = self._texture_at(xs, ys).astype(np.float32)
             # Smooth stain-intensity drift so the repeated texture varies across a section.
             drift_x = _value_noise_1d(xs.astype(np.float64), 900.0, self.seed, 21)
             drift_y = _value_noise_1d(ys.astype(np.float64), 700.0, self.seed, 22)
-            drift = 1.0 + 0.1 * (drift_x[cols] + drift_y[rows])
-            tissue = 255.0 - (255.0 - tissue) * (stain[rows, cols] * drift)[:, None]
-            a = alpha[rows, cols][:, None]
-            img[rows, cols] = img[rows, cols] * (1 - a) + tissue * a
-
-        pen = self._pen_mask(xs, ys)
+            density = stain * (1.0 + 0.1 * (drift_x[None, :] + drift_y[:, None]))
+            texture = 255.0 - (255.0 - texture) * density[..., None]
+            if alpha.min() >= 1.0:
+                img = texture  # entirely inside tissue: no blending with glass
+            else:
+                img += (texture - img) * alpha[..., None]
         if pen is not None and self.pen is not None:
             img[pen] = img[pen] * 0.15 + np.array(self.pen.color, np.float32) * 0.85
-        border = self._border_mask(xs, ys)
         if border is not None:
-            img[border] = np.float32(38.0) + noise[border][:, None] * 2
+            img[border] = np.float32(38.0) + (img[border] - self.glass_color.astype(np.float32)) * 2
         return np.clip(img + 0.5, 0, 255).astype(np.uint8)
 
-    def _texture_at(
-        self, xs: np.ndarray, ys: np.ndarray, rows: np.ndarray, cols: np.ndarray
-    ) -> np.ndarray:
-        """IHC texture (n, 3) float32 at the pixels ``(ys[rows], xs[cols])``.
+    def _glass_at(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """Glass colour with fixed noise on the grid ``ys x xs`` as (h, w, 3) uint8."""
+        ph, pw = _GLASS_PERIOD
+        contiguous = xs.size <= pw and ys.size <= ph and _is_run(xs) and _is_run(ys)
+        if contiguous:  # the usual tile request: one slice copy
+            y0, x0 = int(ys[0] % ph), int(xs[0] % pw)
+            return self._glass[y0 : y0 + ys.size, x0 : x0 + xs.size].copy()
+        return np.take(np.take(self._glass[:ph, :pw], ys % ph, axis=0), xs % pw, axis=1)
+
+    def _texture_at(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """IHC texture as (h, w, 3) float32 at the grid ``ys x xs``.
 
         The plane is cut into ~320 px cells with wavy borders (cell index taken from
         coordinates shifted by smooth noise); each cell shows a random crop of one of
@@ -404,23 +448,21 @@ class TissueCanvas:
         cell, warp, size = _CELL, _CELL_WARP, _TEXTURE_SIZE
         shift_x = warp * _value_noise_1d(ys.astype(np.float64), 600.0, self.seed, 31)
         shift_y = warp * _value_noise_1d(xs.astype(np.float64), 600.0, self.seed, 32)
-        px, py = xs[cols], ys[rows]
-        cx = np.floor((px + shift_x[rows]) / cell).astype(np.int64)
-        cy = np.floor((py + shift_y[cols]) / cell).astype(np.int64)
+        fx, fy = xs.astype(np.float32), ys.astype(np.float32)
+        cx = np.floor((fx[None, :] + shift_x[:, None]) * (1.0 / cell)).astype(np.int32)
+        cy = np.floor((fy[:, None] + shift_y[None, :]) * (1.0 / cell)).astype(np.int32)
         # Per-cell random choices, hashed once per cell rather than once per pixel.
         x0, y0 = int(cx.min()), int(cy.min())
-        gx, gy = np.meshgrid(
-            np.arange(x0, int(cx.max()) + 1), np.arange(y0, int(cy.max()) + 1)
-        )
+        gx, gy = np.meshgrid(np.arange(x0, int(cx.max()) + 1), np.arange(y0, int(cy.max()) + 1))
         free = size - cell - 2 * warp - 16  # crop offsets keep every lookup in range
         variant = (_hash_uniform(self.seed, 7, gx, gy) * 8).astype(np.int64)
-        off_x = (warp + 8 + _hash_uniform(self.seed, 8, gx, gy) * free).astype(np.int64)
-        off_y = (warp + 8 + _hash_uniform(self.seed, 9, gx, gy) * free).astype(np.int64)
+        off_x = warp + 8 + (_hash_uniform(self.seed, 8, gx, gy) * free).astype(np.int64)
+        off_y = warp + 8 + (_hash_uniform(self.seed, 9, gx, gy) * free).astype(np.int64)
+        # Fold everything per cell into one base offset: flat = base[cell] + y * size + x.
+        base = (variant * size + off_y - (gy * cell)) * size + off_x - gx * cell
         gi, gj = cy - y0, cx - x0
-        lx = px - cx * cell + off_x[gi, gj]
-        ly = py - cy * cell + off_y[gi, gj]
-        flat = (variant[gi, gj] * size + ly) * size + lx
-        return np.take(_texture_variants(), flat, axis=0).astype(np.float32)
+        flat = base[gi, gj] + (ys[:, None] * size + xs[None, :])
+        return _unpack_rgb(np.take(_texture_variants(), flat))
 
     # -- convenience for tests and demos ------------------------------------------------
 
@@ -442,6 +484,10 @@ class TissueCanvas:
                 if (window == BACKGROUND).all():
                     return x, y
         raise LookupError("no background area found")  # only for tiny canvases
+
+
+def _is_run(values: np.ndarray) -> bool:
+    return values.size > 0 and int(values[-1]) - int(values[0]) == values.size - 1
 
 
 def _span(start: int, length: int) -> np.ndarray:
@@ -665,76 +711,104 @@ def _store_tiles(store: _RowStore, tile_size: int) -> Iterator[np.ndarray]:
 
 
 def _compression_args(compression: str, quality: int) -> dict:
+    """tifffile ``write`` arguments for a compression name (validated)."""
     if compression not in _COMPRESSIONS:
         raise ValueError(f"compression must be one of {_COMPRESSIONS}, got {compression!r}")
     if compression == "jpeg":
         if not 1 <= quality <= 100:
             raise ValueError("quality must be within 1..100")
         return {"compression": "jpeg", "compressionargs": {"level": quality}}
-    if compression == "none":
-        return {"compression": None}
-    return {"compression": compression}
+    return {"compression": None if compression == "none" else compression}
 
 
 def _needs_bigtiff(width: int, height: int, compression: str, quality: int) -> bool:
     """Conservative size estimate: the whole pyramid is 4/3 of level 0."""
     raw = width * height * 3 * 4 / 3
-    # JPEG at <= 95 with 2x2 chroma subsampling is at least 4:1 in practice.
+    # JPEG at <= 95 with 4:2:0 chroma subsampling is at least 4:1 in practice.
     ratio = 4 if compression == "jpeg" and quality <= 95 else 1
     return raw / ratio > _BIGTIFF_THRESHOLD
 
 
-def _aperio_description(
-    kind: str,
-    *,
-    width: int,
-    height: int,
-    level_size: tuple[int, int] = (0, 0),
-    tile_size: int = 0,
-    quality: int = 0,
-    compression: str = "jpeg",
-    mpp: float = 0.0,
-    objective_power: float = 0.0,
-    filename: str = "",
-) -> str:
-    """ImageDescription text for one Aperio directory, shaped like real scanner output.
-
-    OpenSlide's aperio driver: the first directory's text must start with "Aperio" and
-    its ``|key = value`` pairs become ``aperio.*`` properties (AppMag -> objective power,
-    MPP -> mpp). Stripped directories other than the second are associated images whose
-    name is the first word of the description's second line, so those use a bare "\\n".
-    """
-    codec = {"jpeg": f"JPEG/RGB Q={quality}", "none": "RAW/RGB"}.get(compression, "RGB")
-    props = (
-        f"|AppMag = {objective_power:g}|MPP = {mpp:.6g}|ScanScope ID = RUDOLFV-SYNTHETIC"
-        f"|Filename = {filename}|OriginalWidth = {width}|OriginalHeight = {height}"
-        "|Synthetic = scikit-image immunohistochemistry texture"
-    )
-    lw, lh = level_size
-    if kind == "base":
-        return (
-            f"{_APERIO_HEADER} \r\n{width}x{height} [0,0 {width}x{height}] "
-            f"({tile_size}x{tile_size}) {codec}{props}"
-        )
-    if kind == "level":
-        return (
-            f"{_APERIO_HEADER} \r\n{width}x{height} [0,0 {width}x{height}] "
-            f"({tile_size}x{tile_size}) -> {lw}x{lh} {codec}{props}"
-        )
-    if kind == "thumbnail":
-        return f"{_APERIO_HEADER} \r\n{width}x{height} -> {lw}x{lh} - {props}"
-    return f"{_APERIO_HEADER}\n{kind} {lw}x{lh}"
-
-
-def _thumbnail_from(store_or_strip: np.ndarray, max_size: int) -> np.ndarray:
-    from PIL import Image
-
-    img = Image.fromarray(np.ascontiguousarray(store_or_strip))
-    img.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
-    return np.asarray(img, dtype=np.uint8).copy()
-
-
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything about the file to write except the pixels."""
+
+    width: int
+    height: int
+    mpp: float
+    tile_size: int
+    compression: str
+    quality: int
+    aperio: bool
+    objective_power: float
+    description: str | None
+    filename: str
+    maxworkers: int | None
+
+    @functools.cached_property
+    def sizes(self) -> list[tuple[int, int]]:
+        return _level_sizes(self.width, self.height, self.tile_size)
+
+    def options(self) -> dict:
+        """tifffile ``write`` arguments shared by every directory."""
+        return {
+            "photometric": "rgb",
+            "metadata": None,  # no tifffile JSON in ImageDescription
+            "software": "rudolfv curation.synthetic_slides",
+            **_compression_args(self.compression, self.quality),
+        }
+
+    def level_options(self, level: int) -> dict:
+        """tifffile ``write`` arguments for one tiled pyramid level."""
+        w, h = self.sizes[level]
+        if self.aperio:
+            description = self.aperio_description("base" if level == 0 else "level", (w, h))
+        else:
+            description = self.description if level == 0 else None
+        return {
+            **self.options(),
+            "shape": (h, w, 3),
+            "dtype": np.uint8,
+            "tile": (self.tile_size, self.tile_size),
+            # Pixels per centimetre of this level; OpenSlide derives mpp from level 0.
+            "resolution": (1e4 / (self.mpp * self.width / w), 1e4 / (self.mpp * self.height / h)),
+            "resolutionunit": "CENTIMETER",
+            "subfiletype": 0 if level == 0 else 1,  # 1 = reduced-resolution image
+            "description": description,
+            "maxworkers": self.maxworkers,
+        }
+
+    def aperio_description(self, kind: str, size: tuple[int, int]) -> str:
+        """ImageDescription text for one Aperio directory, shaped like scanner output.
+
+        OpenSlide's aperio driver: the first directory's text must start with "Aperio"
+        and its ``|key = value`` pairs become ``aperio.*`` properties (AppMag ->
+        objective power, MPP -> mpp). Untiled directories other than the second are
+        associated images named by the first word of the text's second line; the
+        driver splits lines on every "\r" and "\n", so those use a bare "\n".
+        """
+        w, h, ts = self.width, self.height, self.tile_size
+        codec = {"jpeg": f"JPEG/RGB Q={self.quality}", "none": "RAW/RGB"}
+        props = (
+            f"|AppMag = {self.objective_power:g}|MPP = {self.mpp:.6g}"
+            f"|ScanScope ID = RUDOLFV-SYNTHETIC|Filename = {self.filename}"
+            f"|OriginalWidth = {w}|OriginalHeight = {h}"
+            "|Synthetic = scikit-image immunohistochemistry texture"
+        )
+        kind_text = codec.get(self.compression, f"{self.compression.upper()}/RGB")
+        if kind == "base":
+            return f"{_APERIO_HEADER} \r\n{w}x{h} [0,0 {w}x{h}] ({ts}x{ts}) {kind_text}{props}"
+        if kind == "level":
+            return (
+                f"{_APERIO_HEADER} \r\n{w}x{h} [0,0 {w}x{h}] ({ts}x{ts}) "
+                f"-> {size[0]}x{size[1]} {kind_text}{props}"
+            )
+        if kind == "thumbnail":
+            return f"{_APERIO_HEADER} \r\n{w}x{h} -> {size[0]}x{size[1]} - {props}"
+        return f"{_APERIO_HEADER}\n{kind} {size[0]}x{size[1]}"
 
 
 def write_pyramidal_tiff(
@@ -754,11 +828,11 @@ def write_pyramidal_tiff(
     bigtiff: bool | None = None,
     maxworkers: int | None = None,
 ) -> Path:
-    """Write a tiled multi-resolution RGB slide that OpenSlide opens, and return its path.
+    """Write a tiled multi-resolution RGB slide that OpenSlide opens; return its path.
 
     ``source`` is the level-0 image: an (height, width, 3) uint8 array, an object with
     ``tile(x, y, w, h)`` (e.g. :class:`TissueCanvas`), or a callable with that signature
-    returning (h, w, 3) uint8. It is asked for each tile exactly once, row by row.
+    returning (h, w, 3) uint8. Each tile is requested exactly once, row by row.
 
     Layout: level 0 plus levels halved (rounding up) until one fits in a tile, each a
     tiled top-level directory (reduced levels have NewSubfileType 1), resolution tags in
@@ -768,69 +842,51 @@ def write_pyramidal_tiff(
       ``description`` (optional, must not start with "Aperio") is stored in level 0.
     * ``aperio=True``: an Aperio-style SVS (vendor ``aperio``): level 0, a stripped
       thumbnail (longest side <= 1024), the reduced levels, then each ``associated``
-      image (e.g. ``{"label": ..., "macro": ...}``) as a stripped directory.
-      ``objective_power`` defaults to ``round(10 / mpp)`` (0.25 -> 40, 0.5 -> 20).
-      OpenSlide then reports ``openslide.objective-power``, mpp and associated images
-      ``thumbnail`` plus the given names. ``associated`` requires ``aperio=True``
-      because OpenSlide's generic-tiff driver has no associated images.
+      image (e.g. ``{"label": ..., "macro": ...}``, (h, w, 3) uint8) as a stripped
+      directory. ``objective_power`` defaults to ``round(10 / mpp)`` (0.25 -> 40,
+      0.5 -> 20). OpenSlide then reports ``openslide.objective-power``, mpp and the
+      associated images ``thumbnail`` plus the given names. ``associated`` and
+      ``objective_power`` require ``aperio=True``: generic TIFF can store neither.
 
     ``compression``: "jpeg" (``quality`` 1..100, YCbCr 4:2:0, needs ``imagecodecs``),
-    "zlib", "lzw" or "none"; OpenSlide's aperio driver accepts all of them.
+    "zlib", "lzw" or "none"; OpenSlide's aperio and generic-tiff drivers read all four.
     ``bigtiff=None`` picks BigTIFF when a conservative size estimate exceeds 3.5 GiB.
 
     Memory is bounded by one tile row of level 0 (tile_size x width x 3 bytes, ~30 MB
-    for a 40,000 px wide slide) plus small levels; reduced levels larger than 32 MiB are
-    staged in temporary files in the destination folder, which are always removed.
+    for a 40,000 px wide slide) plus reduced levels up to 32 MiB each; larger reduced
+    levels are staged in anonymous temporary files in the destination folder.
 
     Atomic: the file is written under a hidden temporary name in the same folder, synced
-    and renamed onto ``path``; on any error the temporary file is removed and an
-    existing file at ``path`` is left untouched.
+    and renamed onto ``path``; on any error the temporary file is removed and whatever
+    was at ``path`` before is left untouched.
     """
     target = Path(path)
-    if width < 1 or height < 1:
-        raise ValueError(f"size must be positive, got {width}x{height}")
-    if not (mpp > 0 and math.isfinite(mpp)):
-        raise ValueError(f"mpp must be a positive number, got {mpp!r}")
-    if tile_size < 16 or tile_size % 16:
-        raise ValueError("tile_size must be a positive multiple of 16 (TIFF and JPEG need it)")
-    if associated and not aperio:
-        raise ValueError("associated images need aperio=True (generic TIFF has none)")
-    if objective_power is not None and not aperio:
-        raise ValueError("objective_power is only stored in Aperio files (aperio=True)")
-    if description is not None and description.startswith("Aperio"):
-        raise ValueError("a generic TIFF description must not start with 'Aperio'")
-    for name in associated or {}:
-        if not _NAME_RE.match(name) or name == "thumbnail":
-            raise ValueError(f"invalid associated image name {name!r}")
-    codec = _compression_args(compression, quality)
+    _validate(width, height, mpp, tile_size, aperio, objective_power, associated, description)
+    plan = _Plan(
+        width=width,
+        height=height,
+        mpp=float(mpp),
+        tile_size=tile_size,
+        compression=compression,
+        quality=quality,
+        aperio=aperio,
+        objective_power=float(objective_power or max(1, round(10 / mpp))),
+        description=description,
+        filename=target.stem,
+        maxworkers=maxworkers,
+    )
+    plan.options()  # validates compression and quality before any file is created
     region = _as_region_fn(source, width, height)
+    images = {name: _check_rgb(image, name) for name, image in (associated or {}).items()}
     if bigtiff is None:
         bigtiff = _needs_bigtiff(width, height, compression, quality)
-    power = float(objective_power) if objective_power is not None else float(round(10 / mpp))
 
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _write_pyramid(
-            tmp,
-            region,
-            width=width,
-            height=height,
-            mpp=mpp,
-            tile_size=tile_size,
-            codec=codec,
-            compression=compression,
-            quality=quality,
-            aperio=aperio,
-            objective_power=power,
-            associated=dict(associated or {}),
-            description=description,
-            bigtiff=bigtiff,
-            maxworkers=maxworkers,
-            filename=target.stem,
-        )
+        _write_pyramid(tmp, region, plan, images, bigtiff)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())  # data on disk before the rename makes it visible
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; slides are meant to be shared
@@ -842,117 +898,31 @@ def write_pyramidal_tiff(
     return target
 
 
-def _write_pyramid(
-    tmp: Path,
-    region: Callable[[int, int, int, int], np.ndarray],
-    *,
+def _validate(
     width: int,
     height: int,
     mpp: float,
     tile_size: int,
-    codec: dict,
-    compression: str,
-    quality: int,
     aperio: bool,
-    objective_power: float,
-    associated: dict[str, np.ndarray],
+    objective_power: float | None,
+    associated: Mapping[str, np.ndarray] | None,
     description: str | None,
-    bigtiff: bool,
-    maxworkers: int | None,
-    filename: str,
 ) -> None:
-    """Stream level 0 from ``region`` while cascading it into the lower-level stores."""
-    sizes = _level_sizes(width, height, tile_size)
-    # The Aperio thumbnail is made from the first level small enough to hold in RAM.
-    thumb_level = next(i for i, (w, h) in enumerate(sizes) if w * h <= 2048 * 2048 or i == len(sizes) - 1)
-    stores: list[_RowStore] = []
-    try:
-        stores = [_RowStore(w, h, tmp.parent) for w, h in sizes[1:]]
-        level0_copy = _RowStore(width, height, tmp.parent) if aperio and thumb_level == 0 else None
-        cascade = _Cascade(stores)
-
-        n_strips = math.ceil(height / tile_size)
-        strips_seen = [0]
-
-        def counted_sink(strip: np.ndarray) -> None:
-            strips_seen[0] += 1
-            if level0_copy is not None:
-                level0_copy.append(strip)
-            cascade.push(strip)
-            if strips_seen[0] == n_strips:
-                cascade.finish()
-
-        common = {
-            "photometric": "rgb",
-            "metadata": None,
-            "software": "rudolfv curation.synthetic_slides",
-            "resolutionunit": "CENTIMETER",
-            "maxworkers": maxworkers,
-            **codec,
-        }
-
-        def resolution(level: int) -> tuple[float, float]:
-            w, h = sizes[level]
-            return (1e4 / (mpp * width / w), 1e4 / (mpp * height / h))
-
-        def aperio_desc(kind: str, level_size: tuple[int, int] = (0, 0)) -> str:
-            return _aperio_description(
-                kind,
-                width=width,
-                height=height,
-                level_size=level_size,
-                tile_size=tile_size,
-                quality=quality,
-                compression=compression,
-                mpp=mpp,
-                objective_power=objective_power,
-                filename=filename,
-            )
-
-        with tifffile.TiffWriter(tmp, bigtiff=bigtiff) as tw:
-            tw.write(
-                _level0_tiles(region, width, height, tile_size, counted_sink),
-                shape=(height, width, 3),
-                dtype=np.uint8,
-                tile=(tile_size, tile_size),
-                resolution=resolution(0),
-                subfiletype=0,
-                description=aperio_desc("base") if aperio else description,
-                **common,
-            )
-            if level0_copy is not None:
-                stores_for_thumb = level0_copy
-            else:
-                stores_for_thumb = stores[thumb_level - 1] if stores else None
-            if aperio and stores_for_thumb is not None:
-                full = stores_for_thumb.read(0, stores_for_thumb.height)
-                thumb = _thumbnail_from(full, 1024)
-                _write_stripped(tw, thumb, aperio_desc("thumbnail", thumb.shape[1::-1]), 0, common)
-            if level0_copy is not None:
-                level0_copy.close()
-            for level, store in enumerate(stores, start=1):
-                tw.write(
-                    _store_tiles(store, tile_size),
-                    shape=(store.height, store.width, 3),
-                    dtype=np.uint8,
-                    tile=(tile_size, tile_size),
-                    resolution=resolution(level),
-                    subfiletype=1,
-                    description=aperio_desc("level", sizes[level]) if aperio else None,
-                    **common,
-                )
-                store.close()  # frees RAM / temp disk as soon as the level is written
-            for name, image in associated.items():
-                image = _check_rgb(image, name)
-                # Real SVS: label is LZW (sharp text), macro JPEG with NewSubfileType 9.
-                extra = {"compression": "lzw"} if name == "label" else {}
-                subfiletype = 1 if name == "label" else 9
-                desc = aperio_desc(name, image.shape[1::-1])
-                _write_stripped(tw, image, desc, subfiletype, {**common, **extra})
-    finally:
-        for store in stores:
-            store.close()
-
+    if width < 1 or height < 1:
+        raise ValueError(f"size must be positive, got {width}x{height}")
+    if not (mpp > 0 and math.isfinite(mpp)):
+        raise ValueError(f"mpp must be a positive number, got {mpp!r}")
+    if tile_size < 16 or tile_size % 16:
+        raise ValueError("tile_size must be a positive multiple of 16 (TIFF and JPEG need it)")
+    if associated and not aperio:
+        raise ValueError("associated images need aperio=True (generic TIFF has none)")
+    if objective_power is not None and (not aperio or objective_power <= 0):
+        raise ValueError("objective_power must be positive and needs aperio=True")
+    if description is not None and description.startswith("Aperio"):
+        raise ValueError("a generic TIFF description must not start with 'Aperio'")
+    for name in associated or {}:
+        if not _NAME_RE.match(name) or name == "thumbnail":
+            raise ValueError(f"invalid associated image name {name!r}")
 
 
 def _check_rgb(image: np.ndarray, name: str) -> np.ndarray:
@@ -962,16 +932,75 @@ def _check_rgb(image: np.ndarray, name: str) -> np.ndarray:
     return image
 
 
-def _write_stripped(
-    tw: tifffile.TiffWriter, image: np.ndarray, desc: str, subfiletype: int, common: dict
+def _write_pyramid(
+    tmp: Path,
+    region: Callable[[int, int, int, int], np.ndarray],
+    plan: _Plan,
+    associated: dict[str, np.ndarray],
+    bigtiff: bool,
 ) -> None:
-    """A stripped (untiled) directory, as Aperio uses for thumbnail, label and macro."""
-    options = {k: v for k, v in common.items() if k != "maxworkers"}
-    if options.get("compression") == "lzw":
-        options.pop("compressionargs", None)
+    """Stream level 0 from ``region`` into ``tmp`` while cascading it into lower levels.
+
+    Directory order follows real SVS files (the aperio driver relies on it): level 0,
+    [thumbnail], levels 1.., [associated images].
+    """
+    stores = [_RowStore(w, h, tmp.parent) for w, h in plan.sizes[1:]]
+    # A one-level Aperio file has no reduced level to make the thumbnail from.
+    level0_copy = _RowStore(*plan.sizes[0], tmp.parent) if plan.aperio and not stores else None
+    cascade = _Cascade(stores)
+
+    def sink(strip: np.ndarray) -> None:
+        if level0_copy is not None:
+            level0_copy.append(strip)
+        cascade.push(strip)
+
+    try:
+        with tifffile.TiffWriter(tmp, bigtiff=bigtiff) as tw:
+            tiles = _level0_tiles(region, plan.width, plan.height, plan.tile_size, sink)
+            tw.write(tiles, **plan.level_options(0))
+            cascade.finish()  # tifffile consumed every tile, so every strip was pushed
+            if plan.aperio:
+                thumb = _thumbnail(stores if level0_copy is None else [level0_copy], 1024)
+                desc = plan.aperio_description("thumbnail", (thumb.shape[1], thumb.shape[0]))
+                _write_stripped(tw, thumb, desc, 0, plan.options())
+            for level, store in enumerate(stores, start=1):
+                tw.write(_store_tiles(store, plan.tile_size), **plan.level_options(level))
+                store.close()  # frees RAM / temporary disk as soon as the level is written
+            for name, image in associated.items():
+                _write_associated(tw, plan, name, image)
+    finally:
+        for store in [*stores, level0_copy]:
+            if store is not None:
+                store.close()
+
+
+def _thumbnail(stores: list[_RowStore], max_size: int) -> np.ndarray:
+    """Thumbnail from the largest stored level of at most 2048 x 2048 pixels."""
+    from PIL import Image
+
+    small = [s for s in stores if s.width * s.height <= 2048 * 2048] or stores[-1:]
+    store = small[0]
+    img = Image.fromarray(np.ascontiguousarray(store.read(0, store.height)))
+    img.thumbnail((max_size, max_size), Image.Resampling.LANCZOS)
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+def _write_associated(tw: tifffile.TiffWriter, plan: _Plan, name: str, image: np.ndarray) -> None:
+    """Label (LZW, NewSubfileType 1) or other image (JPEG, 9), as in real SVS files."""
+    options = plan.options()
+    if name == "label":
+        options = {**options, "compression": "lzw", "compressionargs": None}
+    desc = plan.aperio_description(name, (image.shape[1], image.shape[0]))
+    _write_stripped(tw, image, desc, 1 if name == "label" else 9, options)
+
+
+def _write_stripped(
+    tw: tifffile.TiffWriter, image: np.ndarray, desc: str, subfiletype: int, options: dict
+) -> None:
+    """An untiled directory, as Aperio uses for thumbnail, label and macro."""
     tw.write(
         image,
-        rowsperstrip=16,  # a multiple of 16 as JPEG 4:2:0 requires
+        rowsperstrip=16,  # a multiple of 16, as JPEG with 4:2:0 subsampling requires
         subfiletype=subfiletype,
         description=desc,
         **options,

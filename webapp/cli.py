@@ -52,8 +52,13 @@ def services(command: tuple[str, ...]) -> None:
 @click.option("--web-workers", default=2, show_default=True, type=int)
 @click.option("--worker/--no-worker", default=True, help="Start a Celery worker (all queues).")
 @click.option("--demo/--no-demo", default=True, help="Demo users and generated demo slides.")
-@click.option("--slides", "slide_dirs", multiple=True, type=click.Path(exists=True,
-              file_okay=False, path_type=Path), help="A folder of slides to register (repeatable).")
+@click.option(
+    "--slides",
+    "slide_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of slides to register (repeatable).",
+)
 def run(host, port, web_workers, worker, demo, slide_dirs) -> None:
     """Migrate, load the demo, and serve the web app with a Celery worker until Ctrl-C."""
     os.environ.setdefault("DEBUG", "1")
@@ -107,18 +112,45 @@ def _add_and_scan(folder: Path, *, name: str | None = None, background: bool) ->
 
 
 def _spawn_web(host: str, port: int, workers: int) -> subprocess.Popen:
-    return subprocess.Popen([
-        sys.executable, "-m", "gunicorn", "webapp.wsgi:application", "--bind", f"{host}:{port}",
-        "--workers", str(workers), "--threads", "8", "--access-logfile", "-",
-        "--graceful-timeout", "5",
-    ])
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "webapp.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "8",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
+        ]
+    )
 
 
 def _spawn_worker() -> subprocess.Popen:
-    return subprocess.Popen([
-        sys.executable, "-m", "celery", "-A", "webapp", "worker", "-Q", "io,cpu,gpu",
-        "--concurrency", "2", "--loglevel", "INFO", "--hostname", "local@%h",
-    ])
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "webapp",
+            "worker",
+            "-Q",
+            "io,cpu,gpu",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            "local@%h",
+        ]
+    )
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:
@@ -182,22 +214,29 @@ def scan(root: str | None, background: bool) -> None:
     roots = SlideRoot.objects.order_by("name")
     if root:
         resolved = str(Path(root).resolve())
-        roots = roots.filter(pk=int(root)) if root.isdigit() else (
-            roots.filter(name=root) | roots.filter(path=resolved)
+        roots = (
+            roots.filter(pk=int(root))
+            if root.isdigit()
+            else (roots.filter(name=root) | roots.filter(path=resolved))
         )
     if not roots.exists():
-        raise click.ClickException(f"No slide root matches {root!r}." if root else
-                                   "No slide roots yet: add one with `rudolfv slides add-root`.")
+        raise click.ClickException(
+            f"No slide root matches {root!r}."
+            if root
+            else "No slide roots yet: add one with `rudolfv slides add-root`."
+        )
     for slide_root in roots:
         try:
-            job = registration.scan_start(root=slide_root,
-                                          enqueue=enqueue_scan if background else None)
+            job = registration.scan_start(
+                root=slide_root, enqueue=enqueue_scan if background else None
+            )
         except ServiceError as exc:
             raise click.ClickException(exc.detail) from exc
         if background:
             click.echo(f"{slide_root.name}: scan {job.pk} enqueued.")
             continue
         with tqdm(desc=slide_root.name, unit="slide") as bar:
+
             def progress(current, bar=bar):
                 bar.total = current.total
                 bar.n = current.processed

@@ -113,5 +113,7 @@ class UserViewSet(
     def partial_update(self, request, pk=None):
         data = UserUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = services.user_update(user=self.get_object(), acting=request.user, **data.validated_data)
+        user = services.user_update(
+            user=self.get_object(), acting=request.user, **data.validated_data
+        )
         return Response(UserSerializer(user).data)

@@ -9,7 +9,11 @@ from webapp.core.errors import ServiceError
 
 @transaction.atomic
 def user_create(
-    *, username: str, password: str, role: str = Role.VIEWER, full_name: str = "",
+    *,
+    username: str,
+    password: str,
+    role: str = Role.VIEWER,
+    full_name: str = "",
     validate: bool = True,
 ) -> User:
     if User.objects.filter(username__iexact=username).exists():
@@ -37,7 +41,9 @@ def user_update(*, user: User, acting: User, **changes) -> User:
     return user
 
 
-def user_ensure(*, username: str, password: str, role: str, full_name: str = "") -> tuple[User, bool]:
+def user_ensure(
+    *, username: str, password: str, role: str, full_name: str = ""
+) -> tuple[User, bool]:
     """Create a demo or bootstrap user once; an existing one is left as it is."""
     existing = User.objects.filter(username=username).first()
     if existing:

@@ -50,7 +50,9 @@ def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
     if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     if isinstance(exc, PermissionDenied):
@@ -60,8 +62,10 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
         return Response(
-            {"detail": "Something went wrong on the server; the error has been logged.",
-             "code": "server_error"},
+            {
+                "detail": "Something went wrong on the server; the error has been logged.",
+                "code": "server_error",
+            },
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 

@@ -92,7 +92,9 @@ class DziTileApi(APIView):
 
 
 class SlideRootViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
     permission_classes = [ReadOrAdmin]
@@ -117,8 +119,10 @@ class SlideRootViewSet(
         self._scans = selectors.scans_by_id([root.last_scan_id])
         return Response(self.get_serializer(root).data)
 
-    @extend_schema(request=serializers.SlideRootCreateSerializer,
-                   responses={201: serializers.SlideRootSerializer})
+    @extend_schema(
+        request=serializers.SlideRootCreateSerializer,
+        responses={201: serializers.SlideRootSerializer},
+    )
     def create(self, request):
         data = serializers.SlideRootCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

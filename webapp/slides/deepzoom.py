@@ -32,8 +32,9 @@ class TileGeometry:
 
     @classmethod
     def from_settings(cls) -> "TileGeometry":
-        return cls(settings.DEEPZOOM_TILE_SIZE, settings.DEEPZOOM_OVERLAP,
-                   settings.DEEPZOOM_JPEG_QUALITY)
+        return cls(
+            settings.DEEPZOOM_TILE_SIZE, settings.DEEPZOOM_OVERLAP, settings.DEEPZOOM_JPEG_QUALITY
+        )
 
 
 class SlideHandleCache:

@@ -106,6 +106,9 @@ class ScanJob(models.Model):
     class Meta:
         indexes = [models.Index(fields=["root", "-created_at"], name="scan_root_created")]
 
+    def __str__(self) -> str:
+        return f"scan {self.pk} of {self.root_id} ({self.status})"
+
     @property
     def is_active(self) -> bool:
         return self.status in (ScanStatus.QUEUED, ScanStatus.RUNNING)

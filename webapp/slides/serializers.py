@@ -8,8 +8,20 @@ class ScanSerializer(serializers.ModelSerializer):
     class Meta:
         model = ScanJob
         fields = [
-            "id", "root", "status", "total", "processed", "registered", "unchanged", "moved",
-            "failed", "missing", "message", "created_at", "started_at", "finished_at",
+            "id",
+            "root",
+            "status",
+            "total",
+            "processed",
+            "registered",
+            "unchanged",
+            "moved",
+            "failed",
+            "missing",
+            "message",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
         read_only_fields = fields
 
@@ -41,9 +53,24 @@ class SlideListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Slide
         fields = [
-            "id", "name", "root", "root_name", "relative_path", "status", "failure_reason",
-            "vendor", "width", "height", "level_count", "mpp_x", "mpp_y", "objective_power",
-            "size_bytes", "thumbnail_url", "created_at", "updated_at",
+            "id",
+            "name",
+            "root",
+            "root_name",
+            "relative_path",
+            "status",
+            "failure_reason",
+            "vendor",
+            "width",
+            "height",
+            "level_count",
+            "mpp_x",
+            "mpp_y",
+            "objective_power",
+            "size_bytes",
+            "thumbnail_url",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -64,8 +91,14 @@ class SlideDetailSerializer(SlideListSerializer):
 
     class Meta(SlideListSerializer.Meta):
         fields = [
-            *SlideListSerializer.Meta.fields, "fingerprint", "level_dimensions",
-            "level_downsamples", "properties", "associated_images", "dzi_url", "last_seen_at",
+            *SlideListSerializer.Meta.fields,
+            "fingerprint",
+            "level_dimensions",
+            "level_downsamples",
+            "properties",
+            "associated_images",
+            "dzi_url",
+            "last_seen_at",
         ]
         read_only_fields = fields
 

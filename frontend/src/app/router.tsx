@@ -1,7 +1,7 @@
 import { Navigate, type RouteObject } from 'react-router-dom';
 import { paths } from '@/config/paths';
 import { SlideRootsPage } from '@/features/slide-roots';
-import { SlideBrowser, SlideViewerPage } from '@/features/slides';
+import { SlideBrowser } from '@/features/slides';
 import { AppShell } from './layout/app-shell';
 import { RequireAdmin, RequireAuth } from './layout/require-auth';
 import { LoginPage } from './routes/login';
@@ -20,7 +20,10 @@ export const routes: RouteObject[] = [
     children: [
       { index: true, element: <Navigate to={paths.slides} replace /> },
       { path: paths.slides, element: <SlideBrowser /> },
-      { path: '/slides/:slideId', element: <SlideViewerPage /> },
+      {
+        path: '/slides/:slideId',
+        lazy: async () => ({ Component: (await import('@/features/slides/viewer')).SlideViewerPage }),
+      },
       {
         path: paths.slideRoots,
         element: (

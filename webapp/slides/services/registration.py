@@ -31,12 +31,22 @@ logger = logging.getLogger(__name__)
 
 OUTCOMES = ("registered", "unchanged", "moved", "failed")
 _METADATA_FIELDS = (
-    "vendor", "level_count", "width", "height", "level_dimensions", "level_downsamples",
-    "mpp_x", "mpp_y", "objective_power", "properties", "associated_images",
+    "vendor",
+    "level_count",
+    "width",
+    "height",
+    "level_dimensions",
+    "level_downsamples",
+    "mpp_x",
+    "mpp_y",
+    "objective_power",
+    "properties",
+    "associated_images",
 )
 
 
 # --- one slide -------------------------------------------------------------------------------
+
 
 def _claim_moved(fp: str) -> Slide | None:
     """A missing slide with this fingerprint, locked so two chunks cannot both claim it."""
@@ -62,9 +72,11 @@ def slide_register(*, root: SlideRoot, candidate: SlideCandidate) -> str:
     Never raises for a bad file: the slide row records `failed` and the reason.
     """
     now = timezone.now()
-    slide = Slide.objects.select_for_update().filter(
-        root=root, relative_path=candidate.relative_path
-    ).first()
+    slide = (
+        Slide.objects.select_for_update()
+        .filter(root=root, relative_path=candidate.relative_path)
+        .first()
+    )
     outcome = "registered"
     try:
         size, mtime = stat_candidate(candidate)
@@ -72,7 +84,8 @@ def slide_register(*, root: SlideRoot, candidate: SlideCandidate) -> str:
         size, mtime = 0, 0.0
         if not candidate.problem:
             candidate = SlideCandidate(
-                candidate.relative_path, candidate.open_path,
+                candidate.relative_path,
+                candidate.open_path,
                 problem=f"The file cannot be read: {exc.strerror or exc}.",
             )
 
@@ -82,15 +95,17 @@ def slide_register(*, root: SlideRoot, candidate: SlideCandidate) -> str:
             fp = fingerprint(candidate.open_path)
         except OSError as exc:
             candidate = SlideCandidate(
-                candidate.relative_path, candidate.open_path,
+                candidate.relative_path,
+                candidate.open_path,
                 problem=f"The file cannot be read: {exc.strerror or exc}.",
             )
     if slide is None and fp:
         slide = _claim_moved(fp)
         if slide is not None:
             outcome = "moved"
-            logger.info("Slide %s moved: %s -> %s", slide.pk, slide.relative_path,
-                        candidate.relative_path)
+            logger.info(
+                "Slide %s moved: %s -> %s", slide.pk, slide.relative_path, candidate.relative_path
+            )
     if slide is None:
         slide = Slide(root=root, relative_path=candidate.relative_path)
 
@@ -128,7 +143,8 @@ def register_paths(*, root: SlideRoot, relative_paths: Iterable[str]) -> Counter
             logger.exception("Unexpected error registering %s in root %s", rel, root.pk)
             with transaction.atomic():
                 slide, _ = Slide.objects.get_or_create(
-                    root=root, relative_path=rel,
+                    root=root,
+                    relative_path=rel,
                     defaults={"name": Path(rel).name[:255], "status": SlideStatus.FAILED},
                 )
                 _fail(slide, f"Unexpected error while reading the slide: {exc}")
@@ -139,8 +155,10 @@ def register_paths(*, root: SlideRoot, relative_paths: Iterable[str]) -> Counter
 
 # --- scans -----------------------------------------------------------------------------------
 
-def scan_start(*, root: SlideRoot, user: User | None = None,
-               enqueue: Callable[[int], str] | None = None) -> ScanJob:
+
+def scan_start(
+    *, root: SlideRoot, user: User | None = None, enqueue: Callable[[int], str] | None = None
+) -> ScanJob:
     """Create a scan and (after commit) enqueue it; refuses a second active scan of a root."""
     with transaction.atomic():
         SlideRoot.objects.select_for_update().get(pk=root.pk)
@@ -150,7 +168,8 @@ def scan_start(*, root: SlideRoot, user: User | None = None,
         if active:
             raise ServiceError(
                 f"A scan of {root.name!r} is already {active.status} (scan {active.pk}).",
-                code="scan_active", status_code=409,
+                code="scan_active",
+                status_code=409,
             )
         scan = ScanJob.objects.create(root=root, created_by=user)
         if enqueue:
@@ -168,9 +187,9 @@ def scan_walk(*, scan: ScanJob) -> list[str]:
 
     known = {
         rel: (size, mtime, status)
-        for rel, size, mtime, status in Slide.objects.filter(root=root).values_list(
-            "relative_path", "size_bytes", "mtime", "status"
-        ).iterator(chunk_size=5000)
+        for rel, size, mtime, status in Slide.objects.filter(root=root)
+        .values_list("relative_path", "size_bytes", "mtime", "status")
+        .iterator(chunk_size=5000)
     }
     to_read: list[str] = []
     unchanged: list[str] = []
@@ -188,12 +207,12 @@ def scan_walk(*, scan: ScanJob) -> list[str]:
 
     now = timezone.now()
     for start in range(0, len(unchanged), 1000):
-        Slide.objects.filter(root=root, relative_path__in=unchanged[start:start + 1000]).update(
+        Slide.objects.filter(root=root, relative_path__in=unchanged[start : start + 1000]).update(
             last_seen_at=now
         )
     vanished = [rel for rel, (_, _, status) in known.items() if status != SlideStatus.MISSING]
     for start in range(0, len(vanished), 1000):
-        Slide.objects.filter(root=root, relative_path__in=vanished[start:start + 1000]).update(
+        Slide.objects.filter(root=root, relative_path__in=vanished[start : start + 1000]).update(
             status=SlideStatus.MISSING,
             failure_reason="The file was not found at the last scan (moved or deleted).",
         )
@@ -227,6 +246,8 @@ def scan_finish(*, scan_id: int, chunk_counts: Iterable[dict]) -> ScanJob:
     scan.registered, scan.moved, scan.failed = total["registered"], total["moved"], total["failed"]
     scan.unchanged = scan.total - read + total["unchanged"]
     scan.processed = scan.total
+    # Vanished slides that turned out moved are registered again: count what is still missing.
+    scan.missing = Slide.objects.filter(root_id=scan.root_id, status=SlideStatus.MISSING).count()
     scan.status = ScanStatus.SUCCEEDED
     scan.finished_at = timezone.now()
     scan.message = (
@@ -244,11 +265,12 @@ def scan_fail(*, scan_id: int, message: str) -> None:
 
 
 def chunked(items: list[str], size: int) -> list[list[str]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def scan_run_inline(*, scan: ScanJob, chunk_size: int = 25,
-                    on_progress: Callable[[ScanJob], None] | None = None) -> ScanJob:
+def scan_run_inline(
+    *, scan: ScanJob, chunk_size: int = 25, on_progress: Callable[[ScanJob], None] | None = None
+) -> ScanJob:
     """Run a whole scan in this process (the CLI without a worker; tests)."""
     try:
         results = []

@@ -53,7 +53,9 @@ def root_create(*, name: str, path: str, created_by: User | None = None) -> Slid
         with transaction.atomic():
             return SlideRoot.objects.create(name=name, path=str(resolved), created_by=created_by)
     except IntegrityError as exc:
-        raise ServiceError(f"A slide root named {name!r} exists already.", code="duplicate") from exc
+        raise ServiceError(
+            f"A slide root named {name!r} exists already.", code="duplicate"
+        ) from exc
 
 
 def root_for_path(path: str) -> SlideRoot | None:

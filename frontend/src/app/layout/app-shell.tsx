@@ -11,6 +11,7 @@ export function AppShell() {
   const navigate = useNavigate();
   const location = useLocation();
   const admin = isAdmin(user);
+  if (!user) return null;
 
   return (
     <div className="app-shell">

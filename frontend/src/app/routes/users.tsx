@@ -3,5 +3,5 @@ import { UsersPage } from '@/features/users';
 
 export function UsersRoute() {
   const me = useCurrentUser();
-  return <UsersPage currentUserId={me.id} />;
+  return me ? <UsersPage currentUserId={me.id} /> : null;
 }

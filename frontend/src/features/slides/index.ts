@@ -1,2 +1,2 @@
 export { SlideBrowser } from './components/slide-browser';
-export { SlideViewerPage } from './components/slide-viewer-page';
+// The viewer is exported from './viewer' so that it can be code-split.

@@ -1,11 +1,12 @@
 import { useMe } from '../api/get-me';
 import type { User } from '../api/user-schema';
 
-/** For components rendered inside the authenticated shell, where the user is known. */
-export function useCurrentUser(): User {
-  const { data } = useMe();
-  if (!data) throw new Error('useCurrentUser used outside an authenticated route');
-  return data;
+/**
+ * The logged-in user, or null for the moment between logout and the redirect to the
+ * login page (components render once more before the route guard moves them away).
+ */
+export function useCurrentUser(): User | null {
+  return useMe().data ?? null;
 }
 
 export function isAdmin(user: User | null | undefined): boolean {

@@ -4,6 +4,14 @@ import { env } from '@/config/env';
 import type { Dzi } from '../api/slide-schemas';
 import { ScaleBar } from './scale-bar';
 
+function Icon({ d }: { d: string }) {
+  return (
+    <svg viewBox="0 0 16 16" fill="none" stroke="currentColor" strokeWidth="1.6" aria-hidden="true">
+      <path d={d} />
+    </svg>
+  );
+}
+
 interface Props {
   dzi: Dzi;
   mpp: number | null;
@@ -73,13 +81,13 @@ export function OsdViewer({ dzi, mpp }: Props) {
       <div ref={hostRef} className="osd-host" data-testid="slide-viewer" />
       <div className="viewer-controls" role="toolbar" aria-label="Viewer controls">
         <button type="button" title="Zoom in" aria-label="Zoom in" data-testid="zoom-in" onClick={() => zoomBy(1.6)}>
-          +
+          <Icon d="M8 3v10M3 8h10" />
         </button>
         <button type="button" title="Zoom out" aria-label="Zoom out" onClick={() => zoomBy(1 / 1.6)}>
-          −
+          <Icon d="M3 8h10" />
         </button>
         <button type="button" title="Fit whole slide" aria-label="Home" onClick={() => viewer?.viewport.goHome()}>
-          ⌂
+          <Icon d="M2 8l6-5 6 5M4 7v6h8V7" />
         </button>
         <button
           type="button"
@@ -88,7 +96,7 @@ export function OsdViewer({ dzi, mpp }: Props) {
           aria-pressed={fullPage}
           onClick={() => setFullPage((v) => !v)}
         >
-          ⛶
+          <Icon d={fullPage ? 'M6 2v4H2M10 2v4h4M6 14v-4H2M10 14v-4h4' : 'M2 6V2h4M14 6V2h-4M2 10v4h4M14 10v4h-4'} />
         </button>
       </div>
       <ScaleBar viewer={viewer} mpp={mpp} />

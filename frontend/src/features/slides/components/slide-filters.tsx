@@ -88,7 +88,9 @@ export function SlideFilters({ filters, update, clear }: Props) {
       </fieldset>
 
       <fieldset className="filter-group">
-        <legend>Resolution (µm/px)</legend>
+        <legend>
+          Resolution <span className="unit">(µm/px)</span>
+        </legend>
         <div className="range-inputs">
           <input
             type="number"

@@ -23,7 +23,6 @@ export function useCommittedText(urlValue: string, commit: (value: string) => vo
       commit(debounced);
     }
     // `commit` is intentionally left out: only a settled new text should trigger it.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [debounced]);
 
   return [text, setText] as const;
