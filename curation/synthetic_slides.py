@@ -61,6 +61,8 @@ _APERIO_HEADER = "Aperio Image Library v12.0.15"
 _COMPRESSIONS = ("jpeg", "zlib", "lzw", "none")
 # Pyramid levels above this many bytes are spilled to a temporary file instead of RAM.
 _SPILL_BYTES = 32 * 2**20
+# Raw bytes of tiles handed to tifffile's encoder threads at once.
+_ENCODE_BUFFER_BYTES = 16 * 2**20
 # Classic TIFF offsets are 32-bit; stay clear of 4 GiB with room for IFDs.
 _BIGTIFF_THRESHOLD = int(3.5 * 2**30)
 _TEXTURE_SIZE = 512
@@ -266,7 +268,7 @@ class TissueCanvas:
     def _layout_sections(self, rng: np.random.Generator, count: int) -> list[_Section]:
         """Place ``count`` blobs side by side below the top band that the pen mark uses.
 
-        Each blob stays inside its own slot (no overlaps) and inside 0.2..0.95 of the
+        Each blob stays inside its own slot (no overlaps) and inside 0.2..0.9 of the
         height, so the top band and the bottom margin are guaranteed glass.
         """
         if count == 0:
@@ -285,12 +287,12 @@ class TissueCanvas:
             angle = rng.uniform(-0.6, 0.6)
             c, s = math.cos(angle), math.sin(angle)
             ax, ay = rng.uniform(0.7, 1.0), rng.uniform(0.8, 1.4)
-            cy = self.height * rng.uniform(0.55, 0.6)
+            cy = self.height * rng.uniform(0.53, 0.57)
             # Scale so the rotated ellipse (times the profile's reach) fits slot and band.
             ex = math.hypot(ax * c, ay * s) * reach
             ey = math.hypot(ax * s, ay * c) * reach
             scale = rng.uniform(0.85, 1.0) * min(
-                0.47 * slot_w / ex, min(cy - 0.2 * self.height, 0.95 * self.height - cy) / ey
+                0.47 * slot_w / ex, min(cy - 0.2 * self.height, 0.9 * self.height - cy) / ey
             )
             sections.append(
                 _Section(
@@ -471,19 +473,21 @@ class TissueCanvas:
         s = self.sections[index]
         return int(s.cx), int(s.cy)
 
-    def background_point(self) -> tuple[int, int]:
-        """Level-0 coordinates of a glass pixel with at least 32 px of glass around it.
+    def background_point(self, margin: int = 128) -> tuple[int, int]:
+        """Level-0 coordinates of a glass pixel with ``margin`` px of glass on every side.
 
-        Sections never reach the bottom 5 % of the canvas, so that band is searched first.
+        Sections stay above 0.9 of the height, so the bottom band is searched first.
+        Raises LookupError when no such place exists (only on tiny canvases).
         """
-        for fy in (0.975, 0.17, 0.5):
+        for fy in (0.95, 0.17, 0.5):
             y = int(self.height * fy)
             for fx in np.linspace(0.5, 0.95, 10):
                 x = int(self.width * fx)
-                window = self.labels(x - 32, y - 32, 64, 64)
-                if (window == BACKGROUND).all():
+                inside = margin <= x <= self.width - margin and margin <= y <= self.height - margin
+                window = self.labels(x - margin, y - margin, 2 * margin, 2 * margin)
+                if inside and (window == BACKGROUND).all():
                     return x, y
-        raise LookupError("no background area found")  # only for tiny canvases
+        raise LookupError(f"no glass area with a {margin} px margin")
 
 
 def _is_run(values: np.ndarray) -> bool:
@@ -779,6 +783,9 @@ class _Plan:
             "subfiletype": 0 if level == 0 else 1,  # 1 = reduced-resolution image
             "description": description,
             "maxworkers": self.maxworkers,
+            # tifffile batches raw tiles for its encoder threads, by default up to 512 MB:
+            # cap the batch so memory stays bounded on many-core machines too.
+            "buffersize": _ENCODE_BUFFER_BYTES,
         }
 
     def aperio_description(self, kind: str, size: tuple[int, int]) -> str:

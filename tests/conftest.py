@@ -5,6 +5,8 @@ The suite runs against PostgreSQL and Redis from the environment, which the test
 (`make test`) provides: embedded servers unless DATABASE_URL / CELERY_BROKER_URL are set.
 """
 
+import itertools
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.slide_corpus import REAL_SVS
+
+_cache_versions = itertools.count(int.from_bytes(os.urandom(4), "big"))
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +33,9 @@ def _fresh_caches():
 
     from webapp.slides import deepzoom
 
-    cache.clear()
+    # A fresh key version per test instead of FLUSHDB: the cache may share a Redis
+    # database with the Celery broker when the environment configures one server for both.
+    cache.version = next(_cache_versions)
     yield
     deepzoom.handles.clear()
 

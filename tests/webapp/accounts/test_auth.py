@@ -35,8 +35,9 @@ def test_session_login_me_logout(make_user):
 def test_token_auth(make_user):
     make_user("viewer", username="tool")
     client = APIClient()
-    token = client.post("/api/auth/token/", {"username": "tool", "password": PASSWORD},
-                        format="json").json()["token"]
+    token = client.post(
+        "/api/auth/token/", {"username": "tool", "password": PASSWORD}, format="json"
+    ).json()["token"]
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/slides/").status_code == 200
     client.credentials(HTTP_AUTHORIZATION="Token not-a-token")
@@ -47,8 +48,9 @@ def test_inactive_user_is_refused(make_user):
     user = make_user("viewer", username="gone")
     user.is_active = False
     user.save()
-    response = APIClient().post("/api/auth/login/", {"username": "gone", "password": PASSWORD},
-                                format="json")
+    response = APIClient().post(
+        "/api/auth/login/", {"username": "gone", "password": PASSWORD}, format="json"
+    )
     assert response.status_code == 400
 
 
@@ -80,13 +82,15 @@ def test_admin_manages_users(api_as):
     assert created.status_code == 201
     user_id = created.json()["id"]
     assert User.objects.get(pk=user_id).check_password(PASSWORD)
-    duplicate = admin.post("/api/users/", {"username": "newbie", "password": PASSWORD},
-                           format="json")
+    duplicate = admin.post(
+        "/api/users/", {"username": "newbie", "password": PASSWORD}, format="json"
+    )
     assert duplicate.status_code == 400 and "exists" in duplicate.json()["detail"]
     weak = admin.post("/api/users/", {"username": "weak", "password": "123"}, format="json")
     assert weak.status_code == 400
-    changed = admin.patch(f"/api/users/{user_id}/", {"role": "viewer", "is_active": False},
-                          format="json")
+    changed = admin.patch(
+        f"/api/users/{user_id}/", {"role": "viewer", "is_active": False}, format="json"
+    )
     assert changed.json()["role"] == "viewer" and changed.json()["is_active"] is False
     me = admin.get("/api/auth/me/").json()
     self_demote = admin.patch(f"/api/users/{me['id']}/", {"role": "viewer"}, format="json")

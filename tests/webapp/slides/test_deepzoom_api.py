@@ -32,7 +32,8 @@ def test_descriptor_json_and_xml(api_as, demo_slide):
     image = body["Image"]
     assert image["Url"] == f"/api/slides/{demo_slide.pk}/dzi_files/"
     assert (int(image["Size"]["Width"]), int(image["Size"]["Height"])) == (
-        demo_slide.width, demo_slide.height
+        demo_slide.width,
+        demo_slide.height,
     )
     assert image["Format"] == "jpeg" and int(image["TileSize"]) == 254
     assert body["mpp"]["x"] == pytest.approx(demo_slide.mpp_x)

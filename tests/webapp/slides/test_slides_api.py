@@ -30,8 +30,13 @@ def test_anonymous_gets_401_with_a_message(api_as, registered_root):
 def test_pagination_and_page_size_cap(api_as, registered_root):
     root = registered_root
     Slide.objects.bulk_create(
-        Slide(root=root, relative_path=f"bulk/{i:03}.svs", name=f"{i:03}.svs",
-              status=SlideStatus.FAILED, failure_reason="test row")
+        Slide(
+            root=root,
+            relative_path=f"bulk/{i:03}.svs",
+            name=f"{i:03}.svs",
+            status=SlideStatus.FAILED,
+            failure_reason="test row",
+        )
         for i in range(250)
     )
     client = api_as("viewer")
@@ -79,8 +84,13 @@ def test_ordering(api_as, registered_root):
 
 def test_list_query_count_does_not_grow_with_page_size(api_as, registered_root):
     Slide.objects.bulk_create(
-        Slide(root=registered_root, relative_path=f"q/{i}.svs", name=f"{i}.svs",
-              status=SlideStatus.REGISTERED, fingerprint=f"{i:064}")
+        Slide(
+            root=registered_root,
+            relative_path=f"q/{i}.svs",
+            name=f"{i}.svs",
+            status=SlideStatus.REGISTERED,
+            fingerprint=f"{i:064}",
+        )
         for i in range(120)
     )
     client = api_as("viewer")
@@ -121,7 +131,9 @@ def test_thumbnail_and_associated_images(api_as, registered_root, real_svs):
     image = Image.open(BytesIO(b"".join(response.streaming_content)))
     assert max(image.size) == 512
     etag = response["ETag"]
-    assert client.get(f"/api/slides/{slide.pk}/thumbnail/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert (
+        client.get(f"/api/slides/{slide.pk}/thumbnail/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    )
     label = client.get(f"/api/slides/{slide.pk}/associated/label/")
     assert label.status_code == 200
     missing = client.get(f"/api/slides/{slide.pk}/associated/nothing/")
@@ -129,11 +141,19 @@ def test_thumbnail_and_associated_images(api_as, registered_root, real_svs):
 
 
 def test_failed_slide_has_no_images(api_as, registered_root):
-    bad = Slide.objects.create(root=registered_root, relative_path="bad.svs", name="bad.svs",
-                               status=SlideStatus.FAILED, failure_reason="The file is empty.")
+    bad = Slide.objects.create(
+        root=registered_root,
+        relative_path="bad.svs",
+        name="bad.svs",
+        status=SlideStatus.FAILED,
+        failure_reason="The file is empty.",
+    )
     client = api_as("viewer")
-    for url in (f"/api/slides/{bad.pk}/thumbnail/", f"/api/slides/{bad.pk}/dzi.json",
-                f"/api/slides/{bad.pk}/dzi_files/0/0_0.jpeg"):
+    for url in (
+        f"/api/slides/{bad.pk}/thumbnail/",
+        f"/api/slides/{bad.pk}/dzi.json",
+        f"/api/slides/{bad.pk}/dzi_files/0/0_0.jpeg",
+    ):
         response = client.get(url)
         assert response.status_code == 404, url
         assert "failed" in response.json()["detail"]
