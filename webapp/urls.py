@@ -14,3 +14,6 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     re_path(r"^(?!api/|static/|django-admin/)(?P<path>.*)$", spa.index, name="spa"),
 ]
+
+handler404 = "webapp.core.errors.not_found"
+handler500 = "webapp.core.errors.server_error"

@@ -94,10 +94,10 @@ def test_make_demo_slides_skips_valid_files_and_repairs_broken_ones(demo_dir: Pa
     assert {p: p.stat().st_mtime_ns for p in paths} == before
 
     broken = demo_dir / "demo-ihc-small.tiff"
-    broken.write_bytes(broken.read_bytes()[:5000])
+    original = broken.read_bytes()
+    broken.write_bytes(original[: len(original) // 2])
     make_demo_slides(demo_dir)
-    with openslide.OpenSlide(str(broken)) as slide:
-        assert slide.dimensions == (4096, 3072)
+    assert broken.read_bytes() == original  # rewritten, and generation is deterministic
     assert sorted(p.name for p in demo_dir.iterdir()) == sorted(SPECS)  # no temp files
 
 

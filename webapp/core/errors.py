@@ -81,3 +81,22 @@ def exception_handler(exc, context):
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = {"detail": str(detail), "code": code}
     return response
+
+
+def not_found(request, exception=None):
+    """404 outside DRF views (an unknown /api/ path) in the same JSON shape."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+def server_error(request):
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {
+            "detail": "Something went wrong on the server; the error has been logged.",
+            "code": "server_error",
+        },
+        status=500,
+    )

@@ -1,0 +1,134 @@
+"""Real processes for integration tests: a Celery worker and a web server (gunicorn), both
+on the test database, the test broker and a shared data folder."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+from django.db import connection
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL for the database pytest-django created (test_…)."""
+    s = connection.settings_dict
+    host = s["HOST"] or s.get("OPTIONS", {}).get("host", "")
+    auth = quote(s["USER"] or "", safe="")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"], safe="")
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgresql://{auth}@{quote(host, safe='')}{port}/{s['NAME']}"
+
+
+def process_env(data_root: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(DATABASE_URL=test_database_url(), DATA_ROOT=str(data_root), **extra)
+    env["DB_CONN_MAX_AGE"] = "0"  # let pytest-django drop the test database at the end
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def celery_worker(data_root: Path, log: Path, **env: str):
+    """A real worker process consuming all queues over the real broker."""
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "webapp",
+                "worker",
+                "-Q",
+                "io,cpu,gpu",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"test-{os.getpid()}@%h",
+                "--without-mingle",
+                "--without-gossip",
+            ],
+            cwd=REPO,
+            env=process_env(data_root),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_for(lambda: "ready." in log.read_text(), process, log, "Celery worker")
+            yield process
+        finally:
+            _stop(process)
+
+
+@contextmanager
+def web_server(data_root: Path, log: Path):
+    """gunicorn serving the app (API and built frontend) on a free loopback port."""
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "webapp.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--threads",
+                "8",
+            ],
+            cwd=REPO,
+            env=process_env(data_root, SECURE_COOKIES="0"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            try:
+                return requests.get(f"{url}/api/health/", timeout=2).ok
+            except requests.ConnectionError:
+                return False
+
+        try:
+            _wait_for(up, process, log, "web server")
+            yield url
+        finally:
+            _stop(process)
+
+
+def _wait_for(ready, process: subprocess.Popen, log: Path, what: str, seconds: int = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited early:\n{log.read_text()[-3000:]}")
+        if ready():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} not ready after {seconds} s:\n{log.read_text()[-3000:]}")
