@@ -27,6 +27,14 @@ def data_root(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Real hashing costs ~0.3 s per user; tests that log in through a separate server
+    process (e2e) keep it, since that process verifies with the default hasher."""
+    if not request.node.get_closest_marker("e2e"):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """Each test starts with no open slide handles and an empty tile cache."""
     from django.core.cache import cache

@@ -74,7 +74,7 @@ def celery_worker(data_root: Path, log: Path, **env: str):
                 "--without-gossip",
             ],
             cwd=REPO,
-            env=process_env(data_root),
+            env=process_env(data_root, **env),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -87,8 +87,17 @@ def celery_worker(data_root: Path, log: Path, **env: str):
 
 @contextmanager
 def web_server(data_root: Path, log: Path):
-    """gunicorn serving the app (API and built frontend) on a free loopback port."""
+    """gunicorn serving the app (API and built frontend) on a free loopback port, with the
+    static files collected first, as a deployment does."""
     port = free_port()
+    env = process_env(data_root, SECURE_COOKIES="0", STATIC_ROOT=str(data_root / "static"))
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     with log.open("w") as out:
         process = subprocess.Popen(
             [
@@ -104,7 +113,7 @@ def web_server(data_root: Path, log: Path):
                 "8",
             ],
             cwd=REPO,
-            env=process_env(data_root, SECURE_COOKIES="0"),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

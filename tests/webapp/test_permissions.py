@@ -1,0 +1,61 @@
+"""Every endpoint × every role, with the expected status: the server enforces roles."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["anonymous", "viewer", "pathologist", "admin"]
+
+
+def _expect(anon, viewer, pathologist, admin):
+    return dict(zip(ROLES, (anon, viewer, pathologist, admin), strict=True))
+
+
+READ = _expect(401, 200, 200, 200)
+ADMIN_ONLY = _expect(401, 403, 403, 200)
+
+# (method, path template, body, expected status per role)
+ENDPOINTS = [
+    ("get", "/api/auth/me/", None, READ),
+    ("get", "/api/slides/", None, READ),
+    ("get", "/api/slides/facets/", None, READ),
+    ("get", "/api/slides/{slide}/", None, READ),
+    ("get", "/api/slides/{slide}/thumbnail/", None, READ),
+    ("get", "/api/slides/{slide}/associated/label/", None, READ),
+    ("get", "/api/slides/{slide}/dzi.json", None, READ),
+    ("get", "/api/slides/{slide}/dzi.dzi", None, READ),
+    ("get", "/api/slides/{slide}/dzi_files/0/0_0.jpeg", None, READ),
+    ("get", "/api/slide-roots/", None, READ),
+    ("get", "/api/slide-roots/{root}/", None, READ),
+    (
+        "post",
+        "/api/slide-roots/",
+        {"name": "n", "path": "/nonexistent"},
+        _expect(401, 403, 403, 400),
+    ),
+    ("post", "/api/slide-roots/{root}/scan/", None, _expect(401, 403, 403, 202)),
+    ("get", "/api/scans/", None, READ),
+    ("get", "/api/users/", None, ADMIN_ONLY),
+    ("post", "/api/users/", {"username": "x"}, _expect(401, 403, 403, 400)),
+    ("get", "/api/users/{user}/", None, ADMIN_ONLY),
+    ("patch", "/api/users/{user}/", {"full_name": "A B"}, ADMIN_ONLY),
+    ("delete", "/api/users/{user}/", None, _expect(401, 403, 403, 405)),
+    ("delete", "/api/slides/{slide}/", None, _expect(401, 405, 405, 405)),
+    ("put", "/api/slide-roots/{root}/", {}, _expect(401, 403, 403, 405)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("method", "template", "body", "expected"),
+    ENDPOINTS,
+    ids=[f"{m} {t}" for m, t, _, _ in ENDPOINTS],
+)
+def test_endpoint_role_matrix(
+    api_as, make_user, aperio_slide, role, method, template, body, expected
+):
+    other = make_user("viewer", username="someone-else")
+    path = template.format(slide=aperio_slide.pk, root=aperio_slide.root_id, user=other.pk)
+    client = api_as(None if role == "anonymous" else role)
+    response = getattr(client, method)(path, body, format="json")
+    assert response.status_code == expected[role], response.content[:300]
