@@ -68,6 +68,12 @@ class SlideHandleCache:
                 old.close()
         return generator
 
+    def discard(self, path: str) -> None:
+        """Forget a slide's handles: after an OpenSlide error a handle stays unusable."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] == path]:
+                self._items.pop(key)[0].close()
+
     def clear(self) -> None:
         with self._lock:
             for handle, _ in self._items.values():
@@ -147,6 +153,7 @@ def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
     try:
         tile = generator.get_tile(level, (col, row))
     except openslide.OpenSlideError as exc:
+        handles.discard(str(slide.absolute_path))
         raise NotFound(f"The tile cannot be read: {exc}") from exc
     data = _encode(tile, geometry.quality)
     cache.set(key, data)
