@@ -139,3 +139,12 @@ def test_scan_of_vanished_root_fails_cleanly(tmp_path):
     with pytest.raises(ServiceError, match="does not exist"):
         scan(root)
     assert root.scans.get().status == ScanStatus.FAILED
+
+
+def test_read_only_shared_folder_as_root(real_svs):
+    """The shared data folder is read-only: registration writes nothing next to slides."""
+    root = roots.root_create(name="shared", path=str(real_svs.parent))
+    job = scan(root)
+    assert job.status == ScanStatus.SUCCEEDED and job.registered >= 1
+    slide = Slide.objects.get(relative_path=real_svs.name)
+    assert slide.status == SlideStatus.REGISTERED and slide.vendor == "aperio"
