@@ -21,7 +21,9 @@ def create(apps, schema_editor):
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, column in INDEXES.items():
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON slides_slide USING gin ({column} gin_trgm_ops)"
+            # On the expression Django's icontains compiles to: UPPER(col::text) LIKE UPPER(%s).
+            f"CREATE INDEX IF NOT EXISTS {name} ON slides_slide "
+            f"USING gin ((UPPER({column}::text)) gin_trgm_ops)"
         )
 
 
