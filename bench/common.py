@@ -3,6 +3,8 @@
 Everything here talks to 127.0.0.1 (or to the Unix sockets of the embedded services) only.
 """
 
+import ctypes
+import hashlib
 import json
 import math
 import os
@@ -25,6 +27,9 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "bench" / "out"
+# Generated slides and (through RUDOLFV_HOME, set by scripts/bench) the bench's own embedded
+# PostgreSQL and Redis: a test run or dev server beside the bench must not share them.
+BENCH_DIR = Path(os.environ.get("BENCH_DIR", REPO / ".data" / "bench"))
 LOOPBACK = "127.0.0.1"
 # The same process model for every server under test, as `rudolfv run` starts the web app.
 GUNICORN_WORKERS = 2
@@ -49,7 +54,16 @@ def machine() -> dict:
         "cpu": model,
         "python": platform.python_version(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        # Other work on the machine skews every figure: say how busy it was.
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def warn_if_busy() -> None:
+    """Other work on a 2-core machine moves every figure: say so before measuring."""
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        log(f"warning: load average {load:.1f} before the run; figures will be noisy")
 
 
 def write_json(name: str, data: dict) -> Path:
@@ -73,14 +87,34 @@ def with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def ensure_database(url: str, name: str) -> str:
-    """Create database `name` beside the one `url` names, if missing; return its URL."""
-    import psycopg
+def schema_key() -> str:
+    """A digest of every migration file: a bench database built from other migrations (one
+    edited in place included) is rebuilt rather than measured with a stale schema."""
+    digest = hashlib.sha256()
+    for path in sorted(REPO.glob("webapp/*/migrations/*.py")):
+        digest.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
 
+
+def ensure_database(url: str, name: str) -> str:
+    """Database `name` beside the one `url` names, (re)created unless it was built from the
+    current migrations (recorded as the database's comment); return its URL."""
+    import psycopg
+    from psycopg import sql
+
+    key = f"rudolfv bench, migrations {schema_key()}"
+    ident = sql.Identifier(name)
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            [name],
+        ).fetchone()
+        if row and row[0] != key:
+            log(f"database {name} was built from other migrations: recreating it")
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(ident))
+        if not row or row[0] != key:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+            conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(ident, sql.Literal(key)))
     return with_database(url, name)
 
 
@@ -150,6 +184,16 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float
     raise RuntimeError(f"The server did not answer {url} within {timeout:.0f} s; see {log_path}")
 
 
+def _die_with_parent() -> None:
+    """In the server's child process: SIGTERM it when the bench dies, even by SIGKILL (as when
+    `rudolfv services` kills the bench on Ctrl-C), so no server outlives the bench (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _stop(proc: subprocess.Popen) -> None:
     """SIGTERM the gunicorn master (it stops its workers); SIGKILL its group if it hangs."""
     if proc.poll() is None:
@@ -198,6 +242,7 @@ def gunicorn(app: str, *, name: str, env: dict[str, str], ready_path: str) -> It
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     try:
         base = f"http://{LOOPBACK}:{port}"

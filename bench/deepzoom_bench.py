@@ -14,6 +14,7 @@ Run through `scripts/bench` (which provides PostgreSQL and Redis via `rudolfv se
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -34,20 +35,20 @@ BIG_SEED = 11
 VIEWPORT = (1920, 1080)  # a screen's worth of pixels, what a viewer shows at once
 OVERVIEW_MAX_TILES = 48  # levels this small are loaded whole, as when a slide opens
 CONCURRENCIES = (1, 8)
-WARM_PASSES = 2
+# Each figure is the median of ROUNDS repetitions (fresh processes and cache for every cold
+# round): a 2-core machine shared by servers and client is noisy.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 # --- slides --------------------------------------------------------------------------------
 
 
 def bench_home() -> Path:
-    from webapp import devservices
-
-    return devservices.home() / "bench"
+    return common.BENCH_DIR
 
 
 def ensure_big_slide(folder: Path) -> Path:
-    """The generated slide, written once (about a minute on two cores) and kept outside git."""
+    """The generated slide, written once (about 25 s on two cores) and kept outside git."""
     import openslide
 
     from curation.synthetic_slides import TissueCanvas, write_pyramidal_tiff
@@ -171,7 +172,7 @@ def _ours_round(urls_for, concurrency: int, auth: dict, env: dict, cache_url: st
 
         cold = _load(urls, concurrency, "ours, cold", headers=auth, on_response=keep_etag)
         keys = cache.dbsize()  # every tile stored once: the warm pass can only hit
-        warm = _load(urls * WARM_PASSES, concurrency, "ours, warm (Redis hits)", headers=auth)
+        warm = _load(urls, concurrency, "ours, warm (Redis hits)", headers=auth)
         not_modified = _load(
             urls,
             concurrency,
@@ -183,41 +184,73 @@ def _ours_round(urls_for, concurrency: int, auth: dict, env: dict, cache_url: st
     return {"cold": cold, "warm": warm, "304": not_modified, "cache_keys": keys}
 
 
-def bench_ours(slide, tiles: list[tuple], token: str, env: dict, cache_url: str) -> dict:
-    """Cold, warm and 304 figures per concurrency."""
-    auth = {"Authorization": f"Token {token}"}
-
-    def urls_for(base: str) -> list[str]:
-        prefix = f"{base}/api/slides/{slide.pk}/dzi_files"
-        return [f"{prefix}/{level}/{col}_{row}.jpeg" for level, col, row in tiles]
-
-    rounds = {c: _ours_round(urls_for, c, auth, env, cache_url) for c in CONCURRENCIES}
+def median_round(runs: list[dict]) -> dict:
+    """The run with the median throughput, plus the spread of all runs."""
+    ordered = sorted(runs, key=lambda run: run["per_second"])
     return {
-        "ours_cold": {c: r["cold"] for c, r in rounds.items()},
-        "ours_warm": {c: r["warm"] for c, r in rounds.items()},
-        "ours_304": {c: r["304"] for c, r in rounds.items()},
-        "cache_keys_after_cold": {c: r["cache_keys"] for c, r in rounds.items()},
+        **ordered[len(ordered) // 2],
+        "rounds": len(runs),
+        "per_second_min": ordered[0]["per_second"],
+        "per_second_max": ordered[-1]["per_second"],
     }
 
 
-def bench_baseline(name: str, path: Path, tiles: list[tuple], *, keep_open: bool) -> dict:
-    env = {"BASELINE_SLIDES": f'{{"{name}": "{path}"}}', "BASELINE_KEEP_OPEN": str(int(keep_open))}
-    label = "baseline, kept open" if keep_open else "baseline (open per request)"
-    results: dict[int, dict] = {}
-    with common.gunicorn(
-        "bench.baseline_deepzoom:app", name="baseline", env=env, ready_path="/health"
-    ) as base:
-        urls = [f"{base}/{name}_files/{level}/{col}_{row}.jpeg" for level, col, row in tiles]
+def _baseline(name: str, path: Path, *, keep_open: bool):
+    """A baseline server; it stays up (idle) while the other variants are measured."""
+    env = {
+        "BASELINE_SLIDES": json.dumps({name: str(path)}),
+        "BASELINE_KEEP_OPEN": str(int(keep_open)),
+    }
+    label = "baseline-kept-open" if keep_open else "baseline"
+    return common.gunicorn("bench.baseline_deepzoom:app", name=label, env=env, ready_path="/health")
+
+
+def bench_variants(slide, name: str, tiles: list[tuple], token: str, env: dict, cache_url: str):
+    """Every variant at each concurrency, ROUNDS times, interleaved (ours, baseline, kept
+    open, then again) so that load from elsewhere on the machine hits all of them alike;
+    each figure is the median round."""
+    auth = {"Authorization": f"Token {token}"}
+    path = Path(slide.absolute_path)
+
+    def ours_urls(base: str) -> list[str]:
+        prefix = f"{base}/api/slides/{slide.pk}/dzi_files"
+        return [f"{prefix}/{level}/{col}_{row}.jpeg" for level, col, row in tiles]
+
+    def baseline_urls(base: str) -> list[str]:
+        return [f"{base}/{name}_files/{level}/{col}_{row}.jpeg" for level, col, row in tiles]
+
+    keys = ("ours_cold", "ours_warm", "ours_304", "baseline", "baseline_kept_open")
+    result: dict[str, dict] = {key: {} for key in (*keys, "cache_keys_after_cold")}
+    with (
+        _baseline(name, path, keep_open=False) as plain,
+        _baseline(name, path, keep_open=True) as kept,
+    ):
         for concurrency in CONCURRENCIES:
-            results[concurrency] = _load(urls, concurrency, label)
-    return results
+            runs: dict[str, list] = {key: [] for key in keys}
+            cache_keys = []
+            for _ in range(ROUNDS):
+                ours = _ours_round(ours_urls, concurrency, auth, env, cache_url)
+                runs["ours_cold"].append(ours["cold"])
+                runs["ours_warm"].append(ours["warm"])
+                runs["ours_304"].append(ours["304"])
+                cache_keys.append(ours["cache_keys"])
+                runs["baseline"].append(
+                    _load(baseline_urls(plain), concurrency, "baseline (open per request)")
+                )
+                runs["baseline_kept_open"].append(
+                    _load(baseline_urls(kept), concurrency, "baseline, kept open")
+                )
+            for key in keys:
+                result[key][concurrency] = median_round(runs[key])
+            result["cache_keys_after_cold"][concurrency] = cache_keys
+    return result
 
 
 def same_tiles(slide, name: str, path: Path, tiles: list[tuple], token: str, env: dict) -> str:
     """Check on a sample that both servers send the same JPEG bytes: the same work is compared."""
     sample = tiles[:: max(1, len(tiles) // 8)]
     auth = {"Authorization": f"Token {token}"}
-    base_env = {"BASELINE_SLIDES": f'{{"{name}": "{path}"}}'}
+    base_env = {"BASELINE_SLIDES": json.dumps({name: str(path)})}
     with (
         common.gunicorn(
             "webapp.wsgi:application", name="ours", env=env, ready_path="/api/health/"
@@ -238,6 +271,19 @@ def same_tiles(slide, name: str, path: Path, tiles: list[tuple], token: str, env
             ).content
             equal += a == b
     return f"{equal}/{len(sample)}"
+
+
+def open_cost_ms(path: Path, times: int = 20) -> float:
+    """What the baseline pays per request before any tile work: open + DeepZoomGenerator."""
+    import openslide
+    from openslide.deepzoom import DeepZoomGenerator
+
+    g = geometry()
+    start = time.perf_counter()
+    for _ in range(times):
+        with openslide.OpenSlide(str(path)) as handle:
+            DeepZoomGenerator(handle, tile_size=g.tile_size, overlap=g.overlap, limit_bounds=True)
+    return round((time.perf_counter() - start) / times * 1000, 2)
 
 
 def bench_slide(
@@ -262,11 +308,10 @@ def bench_slide(
         "mpp": slide.mpp_x,
         "deepzoom_levels": levels,
         "tiles": len(tiles),
+        "open_ms": open_cost_ms(path),
         "identical_jpeg_sample": same_tiles(slide, name, path, tiles, token, env),
     }
-    entry.update(bench_ours(slide, tiles, token, env, cache_url))
-    entry["baseline"] = bench_baseline(name, path, tiles, keep_open=False)
-    entry["baseline_kept_open"] = bench_baseline(name, path, tiles, keep_open=True)
+    entry.update(bench_variants(slide, name, tiles, token, env, cache_url))
     return entry
 
 
@@ -309,11 +354,34 @@ def prepare(args) -> tuple[list[tuple], dict, str]:
     return slides, env, cache_url
 
 
-def get_token(env: dict) -> str:
+FLOOR_REQUESTS = 400
+
+
+def token_and_floors(env: dict) -> tuple[str, dict]:
+    """The bench token, and what requests cost that do no tile work at all, on the same
+    servers and client: the floors under which no tile variant can go."""
+    floors: dict[str, dict] = {}
+    with common.gunicorn(
+        "bench.baseline_deepzoom:app", name="baseline", env={}, ready_path="/health"
+    ) as base:
+        urls = [f"{base}/health"] * FLOOR_REQUESTS
+        floors["trivial WSGI app (client + loopback + gunicorn)"] = {
+            c: _load(urls, c, "floor: trivial WSGI") for c in CONCURRENCIES
+        }
     with common.gunicorn(
         "webapp.wsgi:application", name="ours", env=env, ready_path="/api/health/"
     ) as base:
-        return common.bench_user_token(base)
+        token = common.bench_user_token(base)
+        urls = [f"{base}/api/health/"] * FLOOR_REQUESTS
+        floors["Django + 1 SQL query (/api/health/)"] = {
+            c: _load(urls, c, "floor: Django health") for c in CONCURRENCIES
+        }
+        urls = [f"{base}/api/auth/me/"] * FLOOR_REQUESTS
+        auth = {"Authorization": f"Token {token}"}
+        floors["DRF + token auth (/api/auth/me/)"] = {
+            c: _load(urls, c, "floor: DRF token auth", headers=auth) for c in CONCURRENCIES
+        }
+    return token, floors
 
 
 def main() -> None:
@@ -322,13 +390,15 @@ def main() -> None:
     args = parser.parse_args()
     common.require_services()
     common.stop_on_sigterm()
+    common.warn_if_busy()
     slides, env, cache_url = prepare(args)
-    token = get_token(env)
+    token, floors = token_and_floors(env)
     report = {
         "machine": common.machine(),
         "server": {"workers": common.GUNICORN_WORKERS, "threads": common.GUNICORN_THREADS},
         "tile_geometry": vars(geometry()),
-        "warm_passes": WARM_PASSES,
+        "rounds": ROUNDS,
+        "floors": floors,
         "slides": [
             bench_slide(name, row, center, token, env, cache_url) for name, row, center in slides
         ],
