@@ -46,6 +46,7 @@ def _fresh_caches():
     cache.version = next(_cache_versions)
     yield
     deepzoom.handles.clear()
+    deepzoom._sources.clear()
 
 
 @pytest.fixture

@@ -70,25 +70,24 @@ class SlideImageApi(APIView):
 class DziJsonApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        slide = get_object_or_404(Slide.objects.select_related("root"), pk=pk)
-        return Response(deepzoom.descriptor(slide))
+        return Response(deepzoom.descriptor(deepzoom.tile_source(pk)))
 
 
 class DziXmlApi(APIView):
     @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.STR, description="DZI XML")})
     def get(self, request, pk: int):
-        slide = get_object_or_404(Slide.objects.select_related("root"), pk=pk)
-        return HttpResponse(deepzoom.descriptor_xml(slide), content_type="application/xml")
+        source = deepzoom.tile_source(pk)
+        return HttpResponse(deepzoom.descriptor_xml(source), content_type="application/xml")
 
 
 class DziTileApi(APIView):
     @extend_schema(responses={200: JPEG_RESPONSE, 304: None})
     def get(self, request, pk: int, level: int, col: int, row: int):
-        slide = get_object_or_404(Slide.objects.select_related("root"), pk=pk)
-        etag = deepzoom.tile_etag(slide, level, col, row)
+        source = deepzoom.tile_source(pk)
+        etag = deepzoom.tile_etag(source, level, col, row)
         if _not_modified(request, etag):
             return HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
-        return _jpeg(deepzoom.tile_jpeg(slide, level, col, row), etag)
+        return _jpeg(deepzoom.tile_jpeg(source, level, col, row), etag)
 
 
 class SlideRootViewSet(

@@ -11,6 +11,7 @@ Three layers keep tile serving cheap:
 import hashlib
 import io
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -84,44 +85,95 @@ class SlideHandleCache:
 handles = SlideHandleCache(settings.SLIDE_HANDLE_CACHE_SIZE)
 
 
-def _usable(slide: Slide) -> None:
-    if slide.status != SlideStatus.REGISTERED:
-        raise NotFound(f"The slide is {slide.status}: {slide.failure_reason or 'no image'}")
+@dataclass(frozen=True)
+class TileSource:
+    """What tile serving needs to know of a slide: a few fields, cheap to keep in memory."""
+
+    pk: int
+    path: str
+    fingerprint: str
+    status: str
+    failure_reason: str
+    mpp_x: float | None
+    mpp_y: float | None
+
+    @classmethod
+    def of(cls, slide: Slide) -> "TileSource":
+        return cls(
+            slide.pk,
+            str(slide.absolute_path),
+            slide.fingerprint,
+            slide.status,
+            slide.failure_reason,
+            slide.mpp_x,
+            slide.mpp_y,
+        )
 
 
-def generator_for(slide: Slide, geometry: TileGeometry) -> DeepZoomGenerator:
-    _usable(slide)
+_sources: dict[int, tuple[float, TileSource]] = {}
+_sources_lock = threading.Lock()
+
+
+def tile_source(pk: int) -> TileSource:
+    """The slide's TileSource, from a per-process cache that lives a few seconds.
+
+    A viewer fetches dozens of tiles a second from one slide; looking the slide up once per
+    TTL instead of once per tile takes a query off every warm tile. A re-scan's changes reach
+    the tiles within the TTL (the fingerprint in the cache key keeps old and new tiles apart).
+    """
+    now = time.monotonic()
+    with _sources_lock:
+        hit = _sources.get(pk)
+    if hit and now - hit[0] < settings.DEEPZOOM_SLIDE_TTL:
+        return hit[1]
+    slide = Slide.objects.select_related("root").filter(pk=pk).first()
+    if slide is None:
+        raise NotFound("No slide with this id.")
+    source = TileSource.of(slide)
+    with _sources_lock:
+        if len(_sources) >= 4 * settings.SLIDE_HANDLE_CACHE_SIZE:
+            _sources.clear()  # bounded memory; refilled from the database on demand
+        _sources[pk] = (now, source)
+    return source
+
+
+def _usable(source: TileSource) -> None:
+    if source.status != SlideStatus.REGISTERED:
+        raise NotFound(f"The slide is {source.status}: {source.failure_reason or 'no image'}")
+
+
+def generator_for(source: TileSource, geometry: TileGeometry) -> DeepZoomGenerator:
+    _usable(source)
     try:
-        return handles.get(str(slide.absolute_path), slide.fingerprint, geometry)
+        return handles.get(source.path, source.fingerprint, geometry)
     except (openslide.OpenSlideError, OSError) as exc:
         raise NotFound(f"The slide cannot be opened now: {exc}") from exc
 
 
-def descriptor(slide: Slide) -> dict:
+def descriptor(source: TileSource) -> dict:
     """The DZI descriptor as OpenSeadragon's JSON tile source, plus mpp for the scale bar."""
     geometry = TileGeometry.from_settings()
-    width, height = generator_for(slide, geometry).level_dimensions[-1]
+    width, height = generator_for(source, geometry).level_dimensions[-1]
     return {
         "Image": {
             "xmlns": "http://schemas.microsoft.com/deepzoom/2008",
-            "Url": f"/api/slides/{slide.pk}/dzi_files/",
+            "Url": f"/api/slides/{source.pk}/dzi_files/",
             "Format": "jpeg",
             "Overlap": str(geometry.overlap),
             "TileSize": str(geometry.tile_size),
             "Size": {"Width": str(width), "Height": str(height)},
         },
-        "mpp": {"x": slide.mpp_x, "y": slide.mpp_y},
+        "mpp": {"x": source.mpp_x, "y": source.mpp_y},
     }
 
 
-def descriptor_xml(slide: Slide) -> str:
-    geometry = TileGeometry.from_settings()
-    return generator_for(slide, geometry).get_dzi("jpeg")
+def descriptor_xml(source: TileSource) -> str:
+    return generator_for(source, TileGeometry.from_settings()).get_dzi("jpeg")
 
 
-def tile_etag(slide: Slide, level: int, col: int, row: int) -> str:
+def tile_etag(source: TileSource, level: int, col: int, row: int) -> str:
     g = TileGeometry.from_settings()
-    raw = f"{slide.fingerprint}:{g.tile_size}:{g.overlap}:{g.quality}:{level}:{col}:{row}"
+    raw = f"{source.fingerprint}:{g.tile_size}:{g.overlap}:{g.quality}:{level}:{col}:{row}"
     return hashlib.sha1(raw.encode()).hexdigest()
 
 
@@ -136,15 +188,15 @@ def _encode(tile: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
+def tile_jpeg(source: TileSource, level: int, col: int, row: int) -> bytes:
     """The JPEG bytes of one tile, from Redis when another request made it already."""
-    _usable(slide)
-    key = f"dz:{tile_etag(slide, level, col, row)}"
+    _usable(source)
+    key = f"dz:{tile_etag(source, level, col, row)}"
     data = cache.get(key)
     if data is not None:
         return data
     geometry = TileGeometry.from_settings()
-    generator = generator_for(slide, geometry)
+    generator = generator_for(source, geometry)
     if not 0 <= level < generator.level_count:
         raise NotFound(f"No deep-zoom level {level}; the slide has {generator.level_count}.")
     cols, rows = generator.level_tiles[level]
@@ -153,7 +205,7 @@ def tile_jpeg(slide: Slide, level: int, col: int, row: int) -> bytes:
     try:
         tile = generator.get_tile(level, (col, row))
     except openslide.OpenSlideError as exc:
-        handles.discard(str(slide.absolute_path))
+        handles.discard(source.path)
         raise NotFound(f"The tile cannot be read: {exc}") from exc
     data = _encode(tile, geometry.quality)
     cache.set(key, data)

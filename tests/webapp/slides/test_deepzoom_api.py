@@ -81,7 +81,7 @@ def test_tile_cache_headers_etag_and_redis(api_as, demo_slide):
     assert again.status_code == 304 and not again.content
     from webapp.slides import deepzoom
 
-    key = f"dz:{deepzoom.tile_etag(demo_slide, 8, 0, 0)}"
+    key = f"dz:{deepzoom.tile_etag(deepzoom.TileSource.of(demo_slide), 8, 0, 0)}"
     assert cache.get(key) == first.content  # served from Redis next time
 
 
@@ -102,3 +102,15 @@ def test_vanished_file_gives_404_not_500(api_as, demo_slide):
 
 def test_tiles_need_login(api_as, demo_slide):
     assert api_as(None).get(f"/api/slides/{demo_slide.pk}/dzi_files/8/0_0.jpeg").status_code == 401
+
+
+def test_tile_source_is_cached_briefly(api_as, demo_slide, django_assert_num_queries):
+    from webapp.slides import deepzoom
+
+    client = api_as("viewer")
+    url = f"/api/slides/{demo_slide.pk}/dzi_files/8/0_0.jpeg"
+    assert client.get(url).status_code == 200
+    # Warm: the session's user is the only query; the slide comes from the process cache.
+    with django_assert_num_queries(1):
+        assert client.get(url).status_code == 200
+    assert deepzoom.tile_source(demo_slide.pk).fingerprint == demo_slide.fingerprint
