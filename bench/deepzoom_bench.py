@@ -27,7 +27,14 @@ from bench import common
 BENCH_DATABASE = "rudolfv_bench_tiles"
 BENCH_CACHE_DB = 14  # a Redis database of its own, flushed before each cold run
 REAL_SLIDE = Path(
-    os.environ.get("BENCH_REAL_SLIDE", "/work/shared/data/slides/cmu-1-small-region.svs")
+    os.environ.get(
+        "BENCH_REAL_SLIDE",
+        Path(__file__).resolve().parents[2]
+        / "shared"
+        / "data"
+        / "slides"
+        / "cmu-1-small-region.svs",
+    )
 )
 BIG_SIZE = (40_000, 30_000)
 BIG_MPP = 0.25
@@ -53,7 +60,8 @@ def ensure_big_slide(folder: Path) -> Path:
 
     from curation.synthetic_slides import TissueCanvas, write_pyramidal_tiff
 
-    path = folder / f"bench-{BIG_SIZE[0]}x{BIG_SIZE[1]}.tiff"
+    # Aperio layout with a level every 4× (1, 4, 16, 64), as scanners store slides.
+    path = folder / f"bench-{BIG_SIZE[0]}x{BIG_SIZE[1]}-scanner.svs"
     if path.is_file():
         try:
             with openslide.OpenSlide(str(path)) as slide:
@@ -65,7 +73,14 @@ def ensure_big_slide(folder: Path) -> Path:
     start = time.monotonic()
     canvas = TissueCanvas(*BIG_SIZE, seed=BIG_SEED, sections=4)
     write_pyramidal_tiff(
-        path, canvas, width=BIG_SIZE[0], height=BIG_SIZE[1], mpp=BIG_MPP, quality=80
+        path,
+        canvas,
+        width=BIG_SIZE[0],
+        height=BIG_SIZE[1],
+        mpp=BIG_MPP,
+        quality=80,
+        aperio=True,
+        level_step=4,
     )
     common.log(
         f"generated in {time.monotonic() - start:.0f} s ({path.stat().st_size / 1e6:.0f} MB)"

@@ -294,19 +294,19 @@ LIMITS = """## What the numbers mean, and their limits
   (see the load average above) slows them alike; the bracketed ranges show how much the
   rounds still differ. Loopback only: no network latency, no TLS, no proxy.
 - **Where a warm tile's time goes.** A warm tile is a Redis read, but the request still runs
-  Django, DRF, the token lookup and the slide lookup (two SQL queries). The table of requests
-  without tile work shows that floor: a warm tile can be at most as fast as
-  `/api/auth/me/` plus one query. The baseline pays OpenSlide work instead: opening the slide
-  (cheap for a few-directory generated TIFF, more for a scanner file with many levels and
-  associated images), reading and decoding the source JPEG tiles, resampling, encoding. The
-  warm ÷ baseline ratio is therefore highest where tiles are expensive to render (low
-  deep-zoom levels of a slide without a matching pyramid level, as in the single-level CMU
-  excerpt, whose overview tiles are downsampled from the full image on every request) and
-  lowest where they are cheap (full-resolution tiles of a well-pyramided generated slide).
-  The generated slide stores a level at every halving, so each deep-zoom level reads a stored
-  level directly; scanner files usually store every fourth (CMU-1.svs: 1, 4, 16), so half
-  their deep-zoom levels are rendered from four times the pixels, and the baseline costs more
-  on them than on the generated slide.
+  Django, DRF and the token lookup (one SQL query; the slide comes from a per-process cache
+  that lives `DEEPZOOM_SLIDE_TTL` seconds). The table of requests without tile work shows that
+  floor: a warm tile can be at most about as fast as `/api/auth/me/`. The baseline pays
+  OpenSlide work instead: opening the slide (cheap for a file with few directories, more for a
+  scanner file with many levels and associated images), reading and decoding the source JPEG
+  tiles, resampling, encoding. The warm ÷ baseline ratio is therefore highest where tiles are
+  expensive to render (low deep-zoom levels of a slide without a matching pyramid level, as in
+  the single-level CMU excerpt, whose overview tiles are downsampled from the full image on
+  every request) and lowest where they are cheap (full-resolution tiles read straight from a
+  stored level). The generated slide is laid out as scanners store slides (Aperio layout, a
+  level every 4×: 1, 4, 16, 64, as in CMU-1.svs), so half its deep-zoom levels are rendered
+  from four times the pixels; a file with a level at every halving would be cheaper for the
+  baseline.
   Where the warm path is slower than *baseline, kept open*, the web app's per-request
   overhead costs more than rendering the tile does. What a single client cannot show: the
   cache's saving grows with many viewers on the same slides (each tile rendered once for all
@@ -314,8 +314,8 @@ LIMITS = """## What the numbers mean, and their limits
 - **Cold** is the baseline's rendering plus the web app's request overhead (the table of
   requests without tile work) plus a Redis write, minus the per-request open of the slide: it
   is slower than the baseline where opening a slide is cheap and faster where it is not.
-- **304 revalidation** skips the Redis read and the body but not the authentication and the
-  slide lookup, so it costs about what a warm hit costs.
+- **304 revalidation** skips the Redis read and the body but not the authentication, so it
+  costs about what a warm hit costs.
 """
 
 

@@ -752,6 +752,7 @@ class _Plan:
     description: str | None
     filename: str
     maxworkers: int | None
+    level_step: int = 2
 
     @functools.cached_property
     def sizes(self) -> list[tuple[int, int]]:
@@ -835,6 +836,7 @@ def write_pyramidal_tiff(
     description: str | None = None,
     bigtiff: bool | None = None,
     maxworkers: int | None = None,
+    level_step: int = 2,
 ) -> Path:
     """Write a tiled multi-resolution RGB slide that OpenSlide opens; return its path.
 
@@ -859,6 +861,9 @@ def write_pyramidal_tiff(
     ``compression``: "jpeg" (``quality`` 1..100, YCbCr 4:2:0, needs ``imagecodecs``),
     "zlib", "lzw" or "none"; OpenSlide's aperio and generic-tiff drivers read all four.
     ``bigtiff=None`` picks BigTIFF when a conservative size estimate exceeds 3.5 GiB.
+    ``level_step``: the downsample between stored levels, 2 (every halving) or 4 (as most
+    scanners store, e.g. Aperio's 1, 4, 16…): viewers then render half their zoom levels
+    from a level with four times the pixels, as on real scanner files.
 
     Memory is bounded by one tile row of level 0 (tile_size x width x 3 bytes, ~30 MB
     for a 40,000 px wide slide) plus reduced levels up to 32 MiB each; larger reduced
@@ -870,6 +875,8 @@ def write_pyramidal_tiff(
     """
     target = Path(path)
     _validate(width, height, mpp, tile_size, aperio, objective_power, associated, description)
+    if level_step not in (2, 4):
+        raise ValueError(f"level_step must be 2 or 4, got {level_step!r}")
     plan = _Plan(
         width=width,
         height=height,
@@ -882,6 +889,7 @@ def write_pyramidal_tiff(
         description=description,
         filename=target.stem,
         maxworkers=maxworkers,
+        level_step=level_step,
     )
     plan.options()  # validates compression and quality before any file is created
     region = _as_region_fn(source, width, height)
@@ -971,8 +979,10 @@ def _write_pyramid(
                 thumb = _thumbnail(stores if level0_copy is None else [level0_copy], 1024)
                 desc = plan.aperio_description("thumbnail", (thumb.shape[1], thumb.shape[0]))
                 _write_stripped(tw, thumb, desc, 0, plan.options())
+            every = plan.level_step // 2  # stored levels are every 1st or 2nd halving
             for level, store in enumerate(stores, start=1):
-                tw.write(_store_tiles(store, plan.tile_size), **plan.level_options(level))
+                if level % every == 0 or level == len(stores):
+                    tw.write(_store_tiles(store, plan.tile_size), **plan.level_options(level))
                 store.close()  # frees RAM / temporary disk as soon as the level is written
             for name, image in associated.items():
                 _write_associated(tw, plan, name, image)

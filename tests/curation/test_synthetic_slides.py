@@ -289,3 +289,27 @@ def test_large_slide_is_written_in_bounded_memory(tmp_path: Path) -> None:
     assert (levels, width) == (8, size)
     assert growth_mb < 300, f"peak RSS grew by {growth_mb} MB"
     assert [p.name for p in tmp_path.iterdir()] == ["big.tiff"]  # spill files removed
+
+
+def test_level_step_four_stores_levels_like_a_scanner(tmp_path):
+    import openslide
+
+    from curation.synthetic_slides import TissueCanvas, write_pyramidal_tiff
+
+    path = write_pyramidal_tiff(
+        tmp_path / "scanner-like.svs",
+        TissueCanvas(4096, 3072, seed=1),
+        width=4096,
+        height=3072,
+        mpp=0.25,
+        aperio=True,
+        level_step=4,
+    )
+    slide = openslide.OpenSlide(path)
+    assert [round(d) for d in slide.level_downsamples] == [1, 4, 16]
+    assert slide.properties["openslide.vendor"] == "aperio"
+    with pytest.raises(ValueError, match="level_step"):
+        write_pyramidal_tiff(
+            tmp_path / "x.tif", TissueCanvas(512, 512), width=512, height=512, mpp=0.5, level_step=3
+        )
+    assert not (tmp_path / "x.tif").exists()
