@@ -105,7 +105,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "webapp.core.cache.ReusingRedisCache",
         "LOCATION": env_str("CACHE_URL", REDIS_URL),
         "TIMEOUT": env_int("TILE_CACHE_SECONDS", 7 * 24 * 3600),
         "KEY_PREFIX": "rudolfv",
@@ -117,6 +117,7 @@ DEEPZOOM_TILE_SIZE = env_int("DEEPZOOM_TILE_SIZE", 254)
 DEEPZOOM_OVERLAP = env_int("DEEPZOOM_OVERLAP", 1)
 DEEPZOOM_JPEG_QUALITY = env_int("DEEPZOOM_JPEG_QUALITY", 80)
 SLIDE_HANDLE_CACHE_SIZE = env_int("SLIDE_HANDLE_CACHE_SIZE", 64)
+TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 60)
 DEEPZOOM_SLIDE_TTL = env_int("DEEPZOOM_SLIDE_TTL", 10)  # seconds a web process trusts its copy
 SCAN_CHUNK_SIZE = env_int("SCAN_CHUNK_SIZE", 25)
 
@@ -143,7 +144,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "webapp.accounts.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["webapp.accounts.permissions.IsActiveUser"],

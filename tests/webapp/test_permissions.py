@@ -17,6 +17,7 @@ ADMIN_ONLY = _expect(401, 403, 403, 200)
 # (method, path template, body, expected status per role)
 ENDPOINTS = [
     ("get", "/api/auth/me/", None, READ),
+    ("post", "/api/auth/token/revoke/", None, _expect(401, 204, 204, 204)),
     ("get", "/api/slides/", None, READ),
     ("get", "/api/slides/facets/", None, READ),
     ("get", "/api/slides/{slide}/", None, READ),

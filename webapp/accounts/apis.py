@@ -86,6 +86,15 @@ class TokenApi(APIView):
         return Response({"token": token.key})
 
 
+class TokenRevokeApi(APIView):
+    """Revoke the caller's API token; the next request with it gets 401."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request):
+        services.token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class UserViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,

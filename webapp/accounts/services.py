@@ -2,7 +2,9 @@
 
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
+from webapp.accounts.authentication import forget_tokens_of
 from webapp.accounts.models import Role, User
 from webapp.core.errors import ServiceError
 
@@ -38,6 +40,7 @@ def user_update(*, user: User, acting: User, **changes) -> User:
             setattr(user, field, changes[field])
     user.is_staff = user.is_superuser = user.role == Role.ADMIN
     user.save()
+    forget_tokens_of(user)
     return user
 
 
@@ -51,3 +54,9 @@ def user_ensure(
     return user_create(
         username=username, password=password, role=role, full_name=full_name, validate=False
     ), True
+
+
+def token_revoke(*, user: User) -> None:
+    """Delete the user's API token, effective at once (its cache entry goes too)."""
+    forget_tokens_of(user)
+    Token.objects.filter(user=user).delete()

@@ -12,5 +12,6 @@ urlpatterns = [
     path("auth/logout/", apis.LogoutApi.as_view(), name="auth-logout"),
     path("auth/me/", apis.MeApi.as_view(), name="auth-me"),
     path("auth/token/", apis.TokenApi.as_view(), name="auth-token"),
+    path("auth/token/revoke/", apis.TokenRevokeApi.as_view(), name="auth-token-revoke"),
     *router.urls,
 ]

@@ -104,3 +104,28 @@ def test_schema_and_docs(api_as):
     paths = schema.json()["paths"]
     assert "/api/slides/" in paths and "/api/slides/{id}/dzi.json" in paths
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_token_revocation_and_deactivation_take_effect_at_once(make_user, api_as):
+    user = make_user("viewer", username="tool")
+    client = APIClient()
+    token = client.post(
+        "/api/auth/token/", {"username": "tool", "password": PASSWORD}, format="json"
+    ).json()["token"]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/slides/").status_code == 200
+    assert client.get("/api/slides/").status_code == 200  # now served from the token cache
+
+    admin = api_as("admin")
+    assert (
+        admin.patch(f"/api/users/{user.pk}/", {"is_active": False}, format="json").status_code
+        == 200
+    )
+    assert client.get("/api/slides/").status_code == 401
+    assert (
+        admin.patch(f"/api/users/{user.pk}/", {"is_active": True}, format="json").status_code == 200
+    )
+    assert client.get("/api/slides/").status_code == 200
+
+    assert client.post("/api/auth/token/revoke/").status_code == 204
+    assert client.get("/api/slides/").status_code == 401
