@@ -13,6 +13,8 @@ from urllib.parse import quote
 import requests
 from django.db import connection
 
+from webapp.cli import web_command, worker_command
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -55,24 +57,7 @@ def celery_worker(data_root: Path, log: Path, **env: str):
     """A real worker process consuming all queues over the real broker."""
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "webapp",
-                "worker",
-                "-Q",
-                "io,cpu,gpu",
-                "--concurrency",
-                "2",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                f"test-{os.getpid()}@%h",
-                "--without-mingle",
-                "--without-gossip",
-            ],
+            [*worker_command(f"test-{os.getpid()}@%h"), "--without-mingle", "--without-gossip"],
             cwd=REPO,
             env=process_env(data_root, **env),
             stdout=out,
@@ -100,18 +85,7 @@ def web_server(data_root: Path, log: Path):
     )
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "webapp.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--threads",
-                "8",
-            ],
+            web_command("127.0.0.1", port, 1),
             cwd=REPO,
             env=env,
             stdout=out,

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from webapp import devservices
+from webapp.celery import QUEUES
 
 DEMO_USERS = [
     ("admin", "rudolfv-admin", "admin", "Demo Admin"),
@@ -111,46 +112,50 @@ def _add_and_scan(folder: Path, *, name: str | None = None, background: bool) ->
         click.echo(f"{root.name}: {scan.message}")
 
 
+def web_command(host: str, port: int, workers: int) -> list[str]:
+    """gunicorn serving the app (shared with the tests' live server)."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "webapp.wsgi:application",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        "8",
+        "--graceful-timeout",
+        "5",
+    ]
+
+
+def worker_command(hostname: str) -> list[str]:
+    """A Celery worker on every queue (shared with the tests' live worker)."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "webapp",
+        "worker",
+        "-Q",
+        ",".join(QUEUES),
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        hostname,
+    ]
+
+
 def _spawn_web(host: str, port: int, workers: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "webapp.wsgi:application",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "8",
-            "--access-logfile",
-            "-",
-            "--graceful-timeout",
-            "5",
-        ]
-    )
+    return subprocess.Popen([*web_command(host, port, workers), "--access-logfile", "-"])
 
 
 def _spawn_worker() -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "webapp",
-            "worker",
-            "-Q",
-            "io,cpu,gpu",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "INFO",
-            "--hostname",
-            "local@%h",
-        ]
-    )
+    return subprocess.Popen(worker_command("local@%h"))
 
 
 def _supervise(children: list[subprocess.Popen]) -> None:
