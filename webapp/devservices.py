@@ -11,7 +11,6 @@ import atexit
 import logging
 import os
 import secrets
-import shutil
 import subprocess
 import time
 import warnings
@@ -134,7 +133,3 @@ def local_environment(*, need_broker: bool = True) -> dict[str, str]:
     env.setdefault("DATA_ROOT", os.environ.get("DATA_ROOT", str(home() / "files")))
     os.environ.update(env)
     return env
-
-
-def node_available() -> bool:
-    return shutil.which("node") is not None

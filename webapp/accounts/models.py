@@ -13,11 +13,3 @@ class User(AbstractUser):
 
     full_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-
-    @property
-    def is_admin_role(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def can_curate(self) -> bool:
-        return self.role in (Role.ADMIN, Role.PATHOLOGIST)

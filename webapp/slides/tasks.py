@@ -30,7 +30,13 @@ def scan_root(scan_id: int) -> None:
     if not chunks:
         registration.scan_finish(scan_id=scan_id, chunk_counts=[])
         return
-    header = [register_chunk.s(scan_id, scan.root_id, chunk) for chunk in chunks]
+    dispatch_chunks(scan_id, scan.root_id, chunks)
+
+
+def dispatch_chunks(scan_id: int, root_id: int, chunks: list[list[str]]) -> None:
+    """Register the chunks in parallel; `finish_scan` adds them up, `fail_scan` runs if one
+    of them fails for good, so a scan never stays `running` forever."""
+    header = [register_chunk.s(scan_id, root_id, chunk) for chunk in chunks]
     chord(header)(finish_scan.s(scan_id).on_error(fail_scan.s(scan_id)))
 
 

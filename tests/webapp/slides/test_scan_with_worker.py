@@ -50,3 +50,18 @@ def test_scan_over_api_on_a_real_worker(api_as, settings, tmp_path, slide_root_d
             admin, admin.post(f"/api/slide-roots/{root['id']}/scan/").json()["id"]
         )
         assert rescan["unchanged"] == rescan["total"] and rescan["registered"] == 0
+
+
+def test_a_failing_chunk_fails_the_scan_instead_of_hanging(api_as, settings, tmp_path):
+    from webapp.slides.services import registration, roots
+    from webapp.slides.tasks import dispatch_chunks
+
+    (tmp_path / "root").mkdir()
+    root = roots.root_create(name="r", path=str(tmp_path / "root"))
+    scan = registration.scan_start(root=root)
+    with celery_worker(settings.DATA_ROOT, tmp_path / "worker.log"):
+        # A chunk for a root that does not exist raises in the worker.
+        dispatch_chunks(scan.pk, root.pk + 1000, [["a.svs"], ["b.svs"]])
+        result = wait_for_scan(api_as("viewer"), scan.pk, seconds=60)
+    assert result["status"] == "failed"
+    assert "A part of the scan failed" in result["message"]

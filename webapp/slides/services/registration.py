@@ -29,7 +29,6 @@ from webapp.slides.services.images import slide_images_ensure
 
 logger = logging.getLogger(__name__)
 
-OUTCOMES = ("registered", "unchanged", "moved", "failed")
 _METADATA_FIELDS = (
     "vendor",
     "level_count",
@@ -67,7 +66,8 @@ def _fail(slide: Slide, reason: str) -> str:
 
 @transaction.atomic
 def slide_register(*, root: SlideRoot, candidate: SlideCandidate) -> str:
-    """Register (or re-register) one candidate; returns its outcome, one of OUTCOMES.
+    """Register (or re-register) one candidate; returns its outcome:
+    "registered", "moved" or "failed".
 
     Never raises for a bad file: the slide row records `failed` and the reason.
     """
