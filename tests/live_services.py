@@ -14,6 +14,7 @@ import requests
 from django.db import connection
 
 from webapp.cli import web_command, worker_command
+from webapp.devservices import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,16 +43,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextmanager
 def celery_worker(data_root: Path, log: Path, **env: str):
     """A real worker process consuming all queues over the real broker."""
@@ -67,7 +58,7 @@ def celery_worker(data_root: Path, log: Path, **env: str):
             _wait_for(lambda: "ready." in log.read_text(), process, log, "Celery worker")
             yield process
         finally:
-            _stop(process)
+            stop_process(process, timeout=20)
 
 
 @contextmanager
@@ -103,7 +94,7 @@ def web_server(data_root: Path, log: Path):
             _wait_for(up, process, log, "web server")
             yield url
         finally:
-            _stop(process)
+            stop_process(process, timeout=20)
 
 
 def _wait_for(ready, process: subprocess.Popen, log: Path, what: str, seconds: int = 60) -> None:

@@ -93,7 +93,7 @@ def start_redis() -> Path:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    atexit.register(_stop, process)
+    atexit.register(stop_process, process)
     for _ in range(100):
         try:
             redis.Redis(unix_socket_path=str(sock)).ping()
@@ -105,13 +105,15 @@ def start_redis() -> Path:
     raise RuntimeError("Embedded Redis did not start within 10 s.")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(10)
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def local_environment(*, need_broker: bool = True) -> dict[str, str]:
