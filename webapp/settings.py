@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -42,6 +43,8 @@ INSTALLED_APPS = [
     "webapp.core",
     "webapp.accounts",
     "webapp.slides",
+    "webapp.tagging",
+    "webapp.audit",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +172,7 @@ SPECTACULAR_SETTINGS = {
         "SlideStatusEnum": "webapp.slides.models.SlideStatus",
         "ScanStatusEnum": "webapp.slides.models.ScanStatus",
         "RoleEnum": "webapp.accounts.models.Role",
+        "ReviewStatusEnum": "webapp.slides.models.ReviewStatus",
     },
 }
 

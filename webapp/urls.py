@@ -10,6 +10,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/health/", health, name="health"),
     path("api/", include("webapp.accounts.urls")),
+    path("api/", include("webapp.tagging.urls")),
+    path("api/", include("webapp.audit.urls")),
     path("api/", include("webapp.slides.urls")),
     path("django-admin/", admin.site.urls),
     re_path(r"^(?!api/|static/|django-admin/)(?P<path>.*)$", spa.index, name="spa"),

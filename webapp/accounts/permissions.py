@@ -43,3 +43,17 @@ class ReadOrAdmin(IsActiveUser):
         if not super().has_permission(request, view):
             return False
         return request.method in SAFE_METHODS or request.user.role == Role.ADMIN
+
+
+class ReadOrCurator(IsActiveUser):
+    """Everyone logged in reads; pathologists and admins write."""
+
+    message = "Only pathologists and admins may change this."
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in SAFE_METHODS or request.user.role in (
+            Role.ADMIN,
+            Role.PATHOLOGIST,
+        )

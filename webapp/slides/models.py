@@ -24,6 +24,13 @@ class SlideStatus(models.TextChoices):
     MISSING = "missing", "Missing"
 
 
+class ReviewStatus(models.TextChoices):
+    UNTAGGED = "untagged", "Untagged"
+    TAGGED = "tagged", "Tagged"
+    REVIEWED = "reviewed", "Reviewed"
+    EXCLUDED = "excluded", "Excluded"
+
+
 class Slide(models.Model):
     """One whole-slide image; its identity survives moves (matched by fingerprint)."""
 
@@ -50,6 +57,12 @@ class Slide(models.Model):
     properties = models.JSONField(default=dict, blank=True)
     associated_images = models.JSONField(default=list, blank=True)
 
+    # Curation progress, kept by the tagging services (untagged ↔ tagged follow the tags).
+    review_status = models.CharField(
+        max_length=10, choices=ReviewStatus.choices, default=ReviewStatus.UNTAGGED
+    )
+    review_reason = models.TextField(blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
@@ -65,6 +78,7 @@ class Slide(models.Model):
             models.Index(fields=["name"], name="slide_name"),
             models.Index(fields=["-created_at"], name="slide_created"),
             models.Index(fields=["size_bytes"], name="slide_size"),
+            models.Index(fields=["review_status"], name="slide_review"),
         ]
 
     def __str__(self) -> str:

@@ -1,19 +1,28 @@
 """Reads on slides and roots."""
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
 
 from webapp.slides.models import ScanJob, Slide, SlideRoot
 
 
+def _tags():
+    from webapp.tagging.models import SlideTag
+
+    # One query for the tags of a whole page, whatever its size.
+    return Prefetch("tags", queryset=SlideTag.objects.select_related("term__category"))
+
+
 def slide_list() -> QuerySet[Slide]:
     # Only the columns a list shows: the property map can be tens of kB per slide.
-    return Slide.objects.select_related("root").defer(
-        "properties", "level_dimensions", "level_downsamples"
+    return (
+        Slide.objects.select_related("root")
+        .defer("properties", "level_dimensions", "level_downsamples")
+        .prefetch_related(_tags())
     )
 
 
 def slide_detail() -> QuerySet[Slide]:
-    return Slide.objects.select_related("root")
+    return Slide.objects.select_related("root").prefetch_related(_tags())
 
 
 def slide_facets(queryset: QuerySet[Slide]) -> dict:

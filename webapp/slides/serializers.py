@@ -46,9 +46,20 @@ class SlideRootCreateSerializer(serializers.Serializer):
     path = serializers.CharField(max_length=1024)
 
 
+class SlideTagBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    term = serializers.IntegerField(source="term_id")
+    term_name = serializers.CharField(source="term.name")
+    category_key = serializers.CharField(source="term.category.key")
+    source = serializers.CharField()
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
 class SlideListSerializer(serializers.ModelSerializer):
     root_name = serializers.CharField(source="root.name", read_only=True)
     thumbnail_url = serializers.SerializerMethodField()
+    tags = SlideTagBriefSerializer(many=True, read_only=True)
 
     class Meta:
         model = Slide
@@ -69,6 +80,9 @@ class SlideListSerializer(serializers.ModelSerializer):
             "objective_power",
             "size_bytes",
             "thumbnail_url",
+            "review_status",
+            "review_reason",
+            "tags",
             "created_at",
             "updated_at",
         ]

@@ -1,0 +1,7 @@
+from rest_framework.routers import SimpleRouter
+
+from webapp.audit.apis import AuditViewSet
+
+router = SimpleRouter()
+router.register("audit", AuditViewSet, basename="audit")
+urlpatterns = router.urls

@@ -1,0 +1,198 @@
+"""Slide metadata as CSV, for labs that keep a spreadsheet.
+
+Export streams one row per slide (constant memory). Import validates every row first and
+reports each problem with its row and column; it applies nothing from a file with errors
+unless asked to apply the valid rows, and then applies them in one transaction.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from webapp.core.errors import ServiceError
+from webapp.slides.models import Slide
+from webapp.tagging.models import SlideTag, TagSource
+from webapp.tagging.services.tags import tags_change
+from webapp.tagging.services.vocabulary import TermIndex
+
+IDENTITY_COLUMNS = ("slide_id", "root", "relative_path")
+INFO_COLUMNS = ("review_status",)  # exported for reading, ignored on import
+SEPARATOR = "|"
+MAX_IMPORT_ROWS = 200_000
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def export_rows(slides: QuerySet[Slide], index: TermIndex | None = None) -> Iterator[str]:
+    """CSV lines for the slides, read in chunks."""
+    index = index or TermIndex()
+    keys = list(index.categories)
+    writer = csv.writer(_Echo())
+    yield writer.writerow([*IDENTITY_COLUMNS, *INFO_COLUMNS, *keys])
+    slides = (
+        slides.select_related("root")
+        .order_by("pk")
+        .only("pk", "relative_path", "review_status", "root__name")
+    )
+    chunk: list[Slide] = []
+    for slide in slides.iterator(chunk_size=2000):
+        chunk.append(slide)
+        if len(chunk) == 2000:
+            yield from _chunk_rows(chunk, keys, writer)
+            chunk = []
+    yield from _chunk_rows(chunk, keys, writer)
+
+
+def _chunk_rows(slides: list[Slide], keys: list[str], writer) -> Iterator[str]:
+    terms: dict[int, dict[str, list[str]]] = {}
+    for sid, key, name in SlideTag.objects.filter(slide_id__in=[s.pk for s in slides]).values_list(
+        "slide_id", "term__category__key", "term__name"
+    ):
+        terms.setdefault(sid, {}).setdefault(key, []).append(name)
+    for slide in slides:
+        mine = terms.get(slide.pk, {})
+        yield writer.writerow(
+            [
+                slide.pk,
+                slide.root.name,
+                slide.relative_path,
+                slide.review_status,
+                *(SEPARATOR.join(sorted(mine.get(key, []))) for key in keys),
+            ]
+        )
+
+
+@dataclass
+class ImportReport:
+    applied_rows: int = 0
+    errors: list[dict] = field(default_factory=list)
+
+    def error(self, row: int, column: str, message: str) -> None:
+        self.errors.append({"row": row, "column": column, "message": message})
+
+
+@dataclass
+class _Row:
+    line: int
+    slide_id: int
+    terms: dict  # category key -> [Term]
+
+
+def _read(data: bytes) -> csv.DictReader:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ServiceError(
+            "The file is not UTF-8 text (save the spreadsheet as CSV UTF-8).", code="invalid_csv"
+        ) from exc
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return csv.DictReader(io.StringIO(text), dialect=dialect)
+
+
+def _identify(raw: dict, line: int, roots: dict[tuple[str, str], int], report) -> int | None:
+    sid = (raw.get("slide_id") or "").strip()
+    if sid:
+        if not sid.isdigit():
+            report.error(line, "slide_id", f"{sid!r} is not a slide id.")
+            return None
+        return int(sid)
+    key = ((raw.get("root") or "").strip(), (raw.get("relative_path") or "").strip())
+    if not key[1]:
+        report.error(line, "slide_id", "Give slide_id, or root and relative_path.")
+        return None
+    found = roots.get(key) or roots.get(("", key[1]))
+    if found is None:
+        report.error(line, "relative_path", f"No slide {key[1]!r} in root {key[0] or '(any)'!r}.")
+    return found
+
+
+def import_csv(*, actor, data: bytes, apply_valid: bool = False) -> ImportReport:
+    """Validate every row, then apply (see module doc). Raises ServiceError for a file that
+    is not a usable CSV at all; row problems go into the report."""
+    reader = _read(data)
+    columns = [c.strip() for c in reader.fieldnames or []]
+    index = TermIndex()
+    report = ImportReport()
+    unknown = [
+        c
+        for c in columns
+        if c not in (*IDENTITY_COLUMNS, *INFO_COLUMNS) and c.lower() not in index.categories
+    ]
+    if not columns or unknown:
+        known = ", ".join([*IDENTITY_COLUMNS, *index.categories])
+        raise ServiceError(
+            f"Unknown columns: {', '.join(unknown) or '(none found)'}; known columns: {known}.",
+            code="invalid_csv",
+        )
+    categories = [c for c in columns if c.lower() in index.categories]
+    rows_raw = list(reader)
+    if len(rows_raw) > MAX_IMPORT_ROWS:
+        raise ServiceError(f"At most {MAX_IMPORT_ROWS:,} rows per file.", code="too_large")
+
+    paths = {(r.get("relative_path") or "").strip() for r in rows_raw} - {""}
+    by_path: dict[tuple[str, str], int] = {}
+    for pk, root, path in Slide.objects.filter(relative_path__in=paths).values_list(
+        "pk", "root__name", "relative_path"
+    ):
+        by_path[(root, path)] = pk
+        by_path[("", path)] = pk if ("", path) not in by_path else by_path[("", path)]
+    ids_given = {
+        int(r["slide_id"]) for r in rows_raw if (r.get("slide_id") or "").strip().isdigit()
+    }
+    existing = set(Slide.objects.filter(pk__in=ids_given).values_list("pk", flat=True))
+
+    rows: list[_Row] = []
+    for line, raw in enumerate(rows_raw, start=2):  # line 1 is the header
+        raw = {(k or "").strip(): v for k, v in raw.items()}
+        errors_before = len(report.errors)
+        sid = _identify(raw, line, by_path, report)
+        if sid is not None and (raw.get("slide_id") or "").strip() and sid not in existing:
+            report.error(line, "slide_id", f"No slide with id {sid}.")
+        terms = {}
+        for column in categories:
+            category = index.category(column)
+            names = [n.strip() for n in (raw.get(column) or "").split(SEPARATOR) if n.strip()]
+            if len(names) > 1 and not category.multi_valued:
+                report.error(line, column, f"{category.key!r} holds one term; got {len(names)}.")
+                continue
+            try:
+                terms[category.key] = [index.term(category.key, n) for n in names]
+            except ServiceError as exc:
+                report.error(line, column, exc.detail)
+        if len(report.errors) == errors_before and sid is not None:
+            rows.append(_Row(line, sid, terms))
+
+    if report.errors and not apply_valid:
+        return report
+    with transaction.atomic():
+        for row in rows:
+            _apply_row(actor, row, index)
+        report.applied_rows = len(rows)
+    return report
+
+
+def _apply_row(actor, row: _Row, index: TermIndex) -> None:
+    """A category column present in the file replaces that category's terms on the slide."""
+    current = SlideTag.objects.filter(
+        slide_id=row.slide_id, term__category__key__in=list(row.terms)
+    )
+    wanted = {t.pk for terms in row.terms.values() for t in terms}
+    remove = [
+        tag.term for tag in current.select_related("term__category") if tag.term_id not in wanted
+    ]
+    have = {tag.term_id for tag in current}
+    add = [t for terms in row.terms.values() for t in terms if t.pk not in have]
+    if add or remove:
+        tags_change(
+            actor=actor, slide_ids=[row.slide_id], add=add, remove=remove, source=TagSource.IMPORT
+        )
