@@ -64,9 +64,14 @@ def api_as(make_user):
     """`api_as("viewer")` → an API client logged in (session) as a new user of that role."""
 
     def client_for(role: str | None) -> APIClient:
+        from webapp.accounts.models import User
+
         client = APIClient()
         if role:
-            client.force_login(make_user(role))
+            # One user per role and test: a second client for the same role logs in as it.
+            client.force_login(
+                User.objects.filter(username=f"{role}-user").first() or make_user(role)
+            )
         return client
 
     return client_for

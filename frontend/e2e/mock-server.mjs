@@ -2,7 +2,8 @@
 /**
  * A stand-in for the Django server, for trying the built frontend and the e2e script without
  * the backend: serves dist/ under /static/, index.html for other paths, and a small fake API
- * (user "demo"/"demo", three slides, a 1-pixel JPEG for every tile and thumbnail).
+ * (user "demo"/"demo", three slides, a 1-pixel JPEG for every tile and thumbnail, a tiny
+ * vocabulary with bulk tagging, and rule groups whose rules understand `key = term [AND …]`).
  *   npm run build && node e2e/mock-server.mjs 8123
  */
 import { createServer } from 'node:http';
@@ -28,6 +29,51 @@ const slides = [
   slide(3, 'broken.svs', { status: 'failed', failure_reason: 'unsupported format', width: null, height: null, mpp_x: null }),
 ];
 const sessions = new Set();
+
+// Pathologist knowledge, in memory: enough for e2e/tag-and-group.mjs.
+const term = (id, category, category_key, name, synonyms = []) => ({ id, category, category_key, name, code: '', synonyms, active: true });
+const categories = [
+  { id: 1, key: 'stain', name: 'Stain', description: '', multi_valued: false, order: 1, terms: [term(10, 1, 'stain', 'H&E', ['HE']), term(11, 1, 'stain', 'PAS')] },
+  { id: 2, key: 'tissue', name: 'Tissue', description: '', multi_valued: true, order: 2, terms: [term(20, 2, 'tissue', 'colon'), term(21, 2, 'tissue', 'liver')] },
+];
+const allTerms = () => categories.flatMap((c) => c.terms);
+const tags = new Map(); // slide id -> tag[]
+const groups = [];
+let nextId = 100;
+const page = (results) => ({ count: results.length, next: null, previous: null, results });
+
+function withKnowledge(s) {
+  const t = tags.get(s.id) ?? [];
+  return { ...s, tags: t, review_status: t.length ? 'tagged' : 'untagged', review_reason: '' };
+}
+
+function tagSlide(slideId, termId) {
+  const t = allTerms().find((x) => x.id === termId);
+  const category = categories.find((c) => c.id === t.category);
+  const kept = (tags.get(slideId) ?? []).filter((x) => x.term !== termId && (category.multi_valued || x.category_key !== category.key));
+  const tag = { id: (nextId += 1), term: t.id, term_name: t.name, category_key: t.category_key, source: 'manual', created_by: user.username, created_at: new Date().toISOString() };
+  tags.set(slideId, [...kept, tag]);
+  return tag;
+}
+
+/** `key = term [AND key = term …]` only; anything else is a parse error, as the real server would say. */
+function ruleMatcher(rule) {
+  const clauses = rule.split(/\s+AND\s+/i);
+  const tests = clauses.map((clause) => {
+    const m = /^\s*([a-z_]+)\s*=\s*(?:"([^"]*)"|([^\s"]+))\s*$/i.exec(clause);
+    if (!m) throw new Error(`Rule does not parse at position ${rule.indexOf(clause) + 1}: expected "category = term".`);
+    const category = categories.find((c) => c.key === m[1].toLowerCase());
+    if (!category) throw new Error(`Unknown category "${m[1]}".`);
+    const wanted = (m[2] ?? m[3]).toLowerCase();
+    const t = category.terms.find((x) => [x.name, ...x.synonyms].some((n) => n.toLowerCase() === wanted));
+    if (!t) throw new Error(`Unknown term "${m[2] ?? m[3]}" in category ${category.key}.`);
+    return (s) => (tags.get(s.id) ?? []).some((x) => x.term === t.id);
+  });
+  return (s) => tests.every((test) => test(s));
+}
+
+const groupCount = (g) => (g.kind === 'rule' ? slides.filter(ruleMatcher(g.rule)).length : g.members.length);
+const groupOut = ({ members, ...g }) => ({ ...g, slide_count: groupCount({ members, ...g }) });
 
 function send(res, status, body, headers = {}) {
   const isJson = body !== null && !Buffer.isBuffer(body) && typeof body === 'object';
@@ -63,16 +109,67 @@ async function api(req, res, url) {
   if (p === '/api/slides/facets/') return send(res, 200, { status: [{ value: 'registered', count: 2 }, { value: 'failed', count: 1 }], vendor: [{ value: 'aperio', count: 3 }] });
   if (p === '/api/slides/') {
     const q = (url.searchParams.get('search') || '').toLowerCase();
-    const results = slides.filter((s) => `${s.name} ${s.relative_path}`.toLowerCase().includes(q));
-    return send(res, 200, { count: results.length, next: null, previous: null, results });
+    const group = groups.find((g) => String(g.id) === url.searchParams.get('group'));
+    const termIds = url.searchParams.getAll('term').map(Number);
+    const results = slides
+      .filter((s) => `${s.name} ${s.relative_path}`.toLowerCase().includes(q))
+      .filter((s) => termIds.every((id) => (tags.get(s.id) ?? []).some((x) => x.term === id)))
+      .filter((s) => !group || (group.kind === 'rule' ? ruleMatcher(group.rule)(s) : group.members.includes(s.id)))
+      .map(withKnowledge);
+    return send(res, 200, page(results));
   }
+  if (p === '/api/categories/') return send(res, 200, categories);
+  if (p === '/api/tags/bulk/' && req.method === 'POST') {
+    const { slides: ids = [], add = [], remove = [] } = await body(req);
+    let added = 0;
+    let removed = 0;
+    for (const id of ids) {
+      for (const termId of add) {
+        if (!(tags.get(id) ?? []).some((x) => x.term === termId)) added += 1;
+        tagSlide(id, termId);
+      }
+      const before = (tags.get(id) ?? []).length;
+      tags.set(id, (tags.get(id) ?? []).filter((x) => !remove.includes(x.term)));
+      removed += before - tags.get(id).length;
+    }
+    return send(res, 200, { slides: ids.length, added, removed });
+  }
+  if (p === '/api/slides/review/' && req.method === 'POST') return send(res, 200, {});
+  if (p === '/api/groups/summary/') {
+    const counts = slides.map((s) => groups.filter((g) => (g.kind === 'rule' ? ruleMatcher(g.rule)(s) : g.members.includes(s.id))).length);
+    return send(res, 200, { slides: slides.length, in_no_group: counts.filter((c) => c === 0).length, in_multiple_groups: counts.filter((c) => c > 1).length, groups: groups.map(groupOut) });
+  }
+  if (p === '/api/groups/preview/' && req.method === 'POST') {
+    try {
+      return send(res, 200, { slide_count: slides.filter(ruleMatcher((await body(req)).rule || '')).length });
+    } catch (e) {
+      return send(res, 400, { detail: e.message, code: 'invalid_rule' });
+    }
+  }
+  if (p === '/api/groups/') {
+    if (req.method === 'POST') {
+      const g = await body(req);
+      if (groups.some((x) => x.name === g.name)) return send(res, 400, { detail: 'Invalid input.', code: 'invalid', fields: { name: ['A group with this name already exists.'] } });
+      if (g.kind === 'rule') {
+        try { ruleMatcher(g.rule || ''); } catch (e) { return send(res, 400, { detail: e.message, code: 'invalid_rule' }); }
+      }
+      const now = new Date().toISOString();
+      const group = { id: (nextId += 1), name: g.name, description: g.description || '', weight: g.weight ?? 1, kind: g.kind, rule: g.rule || '', members: [], created_at: now, updated_at: now };
+      groups.push(group);
+      return send(res, 201, groupOut(group));
+    }
+    return send(res, 200, page(groups.map(groupOut)));
+  }
+  if (/^\/api\/groups\/\d+\/snapshots\/$/.test(p)) return send(res, 200, page([]));
+  if (p === '/api/tag-rules/' || p === '/api/audit/') return send(res, 200, page([]));
   if (p === '/api/slide-roots/') return send(res, 200, { count: 1, next: null, previous: null, results: [{ id: 1, name: 'archive', path: '/data/archive', slide_count: 3, created_at: null, last_scan: null }] });
   let m;
   if ((m = /^\/api\/slides\/(\d+)\/$/.exec(p))) {
     const s = slides.find((x) => x.id === Number(m[1]));
     if (!s) return send(res, 404, { detail: 'Not found.', code: 'not_found' });
-    return send(res, 200, { ...s, fingerprint: 'sha256:mock', level_dimensions: [[46000, 32914], [11500, 8228], [2875, 2057]], level_downsamples: [1, 4, 16], properties: { 'openslide.vendor': 'aperio' }, associated_images: [{ name: 'label', url: `/api/slides/${s.id}/associated/label/` }], dzi_url: `/api/slides/${s.id}/dzi.json`, last_seen_at: null });
+    return send(res, 200, { ...withKnowledge(s), fingerprint: 'sha256:mock', level_dimensions: [[46000, 32914], [11500, 8228], [2875, 2057]], level_downsamples: [1, 4, 16], properties: { 'openslide.vendor': 'aperio' }, associated_images: [{ name: 'label', url: `/api/slides/${s.id}/associated/label/` }], dzi_url: `/api/slides/${s.id}/dzi.json`, last_seen_at: null });
   }
+  if (/^\/api\/slides\/\d+\/suggestions\/$/.test(p)) return send(res, 200, []);
   if ((m = /^\/api\/slides\/(\d+)\/dzi\.json$/.exec(p))) {
     return send(res, 200, { Image: { xmlns: 'http://schemas.microsoft.com/deepzoom/2008', Url: `/api/slides/${m[1]}/dzi_files/`, Format: 'jpeg', Overlap: '1', TileSize: '254', Size: { Width: '46000', Height: '32914' } }, mpp: { x: 0.499, y: 0.499 } });
   }

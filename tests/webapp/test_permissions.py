@@ -15,7 +15,35 @@ READ = _expect(401, 200, 200, 200)
 ADMIN_ONLY = _expect(401, 403, 403, 200)
 
 # (method, path template, body, expected status per role)
+CURATE = _expect(401, 403, 200, 200)
+
 ENDPOINTS = [
+    # Pathologist knowledge: viewers read, pathologists tag and group, admins also own the
+    # vocabulary and the tag rules.
+    ("get", "/api/categories/", None, READ),
+    ("post", "/api/categories/", {"key": "k", "name": "K"}, _expect(401, 403, 403, 201)),
+    ("get", "/api/terms/", None, READ),
+    ("post", "/api/terms/", {"name": "x"}, _expect(401, 403, 403, 400)),
+    ("patch", "/api/terms/{term}/", {"code": "C1"}, _expect(401, 403, 403, 200)),
+    ("get", "/api/slides/{slide}/tags/", None, READ),
+    ("post", "/api/slides/{slide}/tags/", {"term": "{term}"}, _expect(401, 403, 201, 201)),
+    ("delete", "/api/slides/{slide}/tags/{term}/", None, _expect(401, 403, 404, 404)),
+    ("get", "/api/slides/{slide}/suggestions/", None, READ),
+    ("post", "/api/tags/bulk/", {"slides": ["{slide}"], "add": ["{term}"]}, CURATE),
+    ("post", "/api/slides/review/", {"slides": ["{slide}"], "status": "reviewed"}, CURATE),
+    ("get", "/api/slides/export.csv", None, READ),
+    ("get", "/api/tag-rules/", None, READ),
+    (
+        "post",
+        "/api/tag-rules/",
+        {"name": "r", "pattern": "x", "term": "{term}"},
+        _expect(401, 403, 403, 201),
+    ),
+    ("get", "/api/groups/", None, READ),
+    ("get", "/api/groups/summary/", None, READ),
+    ("post", "/api/groups/", {"name": "g", "rule": "stain IS SET"}, _expect(401, 403, 201, 201)),
+    ("post", "/api/groups/preview/", {"rule": "stain IS SET"}, READ),
+    ("get", "/api/audit/", None, READ),
     ("get", "/api/auth/me/", None, READ),
     ("post", "/api/auth/token/revoke/", None, _expect(401, 204, 204, 204)),
     ("get", "/api/slides/", None, READ),
@@ -56,7 +84,25 @@ def test_endpoint_role_matrix(
     api_as, make_user, aperio_slide, role, method, template, body, expected
 ):
     other = make_user("viewer", username="someone-else")
-    path = template.format(slide=aperio_slide.pk, root=aperio_slide.root_id, user=other.pk)
+    from webapp.tagging.models import Term
+
+    ids = {
+        "slide": aperio_slide.pk,
+        "root": aperio_slide.root_id,
+        "user": other.pk,
+        "term": Term.objects.get(name="H&E").pk,
+    }
+    path = template.format(**ids)
+    if body:
+        body = {k: _fill(v, ids) for k, v in body.items()}
     client = api_as(None if role == "anonymous" else role)
     response = getattr(client, method)(path, body, format="json")
     assert response.status_code == expected[role], response.content[:300]
+
+
+def _fill(value, ids):
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+        return ids[value[1:-1]]
+    return value

@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from webapp.accounts.permissions import IsAdmin, IsCurator, ReadOrAdmin, ReadOrCurator
+from webapp.accounts.permissions import IsActiveUser, IsAdmin, IsCurator, ReadOrAdmin, ReadOrCurator
 from webapp.slides.filters import SlideFilter
 from webapp.slides.models import Slide
 from webapp.slides.serializers import SlideListSerializer
@@ -251,9 +251,10 @@ class SlideGroupViewSet(viewsets.ModelViewSet):
         groups.group_delete(actor=self.request.user, group=instance)
 
     @extend_schema(request=s.RulePreviewSerializer, responses=s.RulePreviewResultSerializer)
-    @action(detail=False, methods=["post"], permission_classes=[ReadOrCurator])
+    @action(detail=False, methods=["post"], permission_classes=[IsActiveUser])
     def preview(self, request):
-        """How many slides a rule selects (a live count while someone types)."""
+        """How many slides a rule selects (a live count while someone types; a read, so
+        viewers may ask too)."""
         data = s.RulePreviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         condition = groups.rule_condition(data.validated_data["rule"])

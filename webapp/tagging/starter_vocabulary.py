@@ -153,3 +153,22 @@ CATEGORIES = [
         ],
     ),
 ]
+
+
+def load(category_model, term_model) -> None:
+    """Create what is missing (idempotent). Takes the models so the data migration can pass
+    its historical ones."""
+    for order, (key, name, multi, description, terms) in enumerate(CATEGORIES):
+        category, _ = category_model.objects.get_or_create(
+            key=key,
+            defaults={
+                "name": name,
+                "multi_valued": multi,
+                "description": description,
+                "order": order,
+            },
+        )
+        for term, synonyms in terms:
+            term_model.objects.get_or_create(
+                category=category, name=term, defaults={"synonyms": synonyms}
+            )

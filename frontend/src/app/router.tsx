@@ -1,9 +1,9 @@
 import { Navigate, type RouteObject } from 'react-router-dom';
 import { paths } from '@/config/paths';
 import { SlideRootsPage } from '@/features/slide-roots';
-import { SlideBrowser } from '@/features/slides';
 import { AppShell } from './layout/app-shell';
 import { RequireAdmin, RequireAuth } from './layout/require-auth';
+import { SlidesRoute } from './routes/knowledge';
 import { LoginPage } from './routes/login';
 import { NotFoundPage } from './routes/not-found';
 import { UsersRoute } from './routes/users';
@@ -19,11 +19,15 @@ export const routes: RouteObject[] = [
     ),
     children: [
       { index: true, element: <Navigate to={paths.slides} replace /> },
-      { path: paths.slides, element: <SlideBrowser /> },
+      { path: paths.slides, element: <SlidesRoute /> },
       {
         path: '/slides/:slideId',
-        lazy: async () => ({ Component: (await import('@/features/slides/viewer')).SlideViewerPage }),
+        lazy: async () => ({ Component: (await import('./routes/slide-viewer')).SlideViewerRoute }),
       },
+      { path: paths.groups, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).GroupsRoute }) },
+      { path: paths.vocabulary, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).VocabularyRoute }) },
+      { path: paths.tagRules, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).TagRulesRoute }) },
+      { path: paths.audit, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).AuditRoute }) },
       {
         path: paths.slideRoots,
         element: (

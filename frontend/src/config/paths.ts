@@ -5,4 +5,8 @@ export const paths = {
   slide: (id: number | string) => `/slides/${id}`,
   slideRoots: '/slide-roots',
   users: '/users',
+  groups: '/groups',
+  vocabulary: '/vocabulary',
+  tagRules: '/tag-rules',
+  audit: '/audit',
 } as const;

@@ -8,13 +8,16 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly fields: FieldErrors;
+  /** The parsed JSON answer, for endpoints whose error answer carries a report (CSV import). */
+  readonly body: unknown;
 
-  constructor(message: string, opts: { status: number; code: string; fields?: FieldErrors }) {
+  constructor(message: string, opts: { status: number; code: string; fields?: FieldErrors; body?: unknown }) {
     super(message);
     this.name = 'ApiError';
     this.status = opts.status;
     this.code = opts.code;
     this.fields = opts.fields ?? {};
+    this.body = opts.body ?? null;
   }
 }
 

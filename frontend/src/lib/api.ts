@@ -69,7 +69,9 @@ export function buildUrl(path: string, params?: QueryParams): string {
 async function request(path: string, opts: RequestOptions): Promise<Response> {
   const method = opts.method ?? 'GET';
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  // FormData (file uploads) sets its own multipart Content-Type with the boundary.
+  const isForm = typeof FormData !== 'undefined' && opts.body instanceof FormData;
+  if (opts.body !== undefined && !isForm) headers['Content-Type'] = 'application/json';
   if (UNSAFE_METHODS.has(method)) {
     const token = readCookie('csrftoken');
     if (token) headers['X-CSRFToken'] = token;
@@ -78,7 +80,7 @@ async function request(path: string, opts: RequestOptions): Promise<Response> {
     return await fetch(buildUrl(path, opts.params), {
       method,
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body),
       credentials: 'same-origin',
       signal: opts.signal,
     });
@@ -115,7 +117,7 @@ export async function toApiError(response: Response): Promise<ApiError> {
       .join(' ');
     if (fieldText && !message.includes(fieldText)) message = message ? `${message} ${fieldText}` : fieldText;
     if (message) {
-      return new ApiError(message, { status, code: typeof b.code === 'string' ? b.code : 'error', fields });
+      return new ApiError(message, { status, code: typeof b.code === 'string' ? b.code : 'error', fields, body });
     }
   }
   if (status >= 500) return new ApiError(serverProblemMessage(status), { status, code: 'server_error' });
@@ -125,7 +127,7 @@ export async function toApiError(response: Response): Promise<ApiError> {
     404: 'Not found.',
     429: 'Too many requests. Please wait a moment and try again.',
   };
-  return new ApiError(fallback[status] ?? `The request failed (HTTP ${status}).`, { status, code: 'error' });
+  return new ApiError(fallback[status] ?? `The request failed (HTTP ${status}).`, { status, code: 'error', body });
 }
 
 /**

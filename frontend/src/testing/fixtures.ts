@@ -96,3 +96,59 @@ export const defaultSlides = [
 export function page<T>(results: T[], count = results.length) {
   return { count, next: null, previous: null, results };
 }
+
+export function makeTerm(id: number, categoryKey: string, categoryId: number, name: string, overrides: Record<string, unknown> = {}) {
+  return { id, category: categoryId, category_key: categoryKey, name, code: '', synonyms: [] as string[], active: true, ...overrides };
+}
+
+/** A small vocabulary: `stain` is single-valued, `tissue` multi-valued. */
+export function makeCategories() {
+  return [
+    {
+      id: 1,
+      key: 'stain',
+      name: 'Stain',
+      description: '',
+      multi_valued: false,
+      order: 1,
+      terms: [makeTerm(10, 'stain', 1, 'H&E', { synonyms: ['HE'] }), makeTerm(11, 'stain', 1, 'PAS'), makeTerm(12, 'stain', 1, 'Giemsa', { active: false })],
+    },
+    {
+      id: 2,
+      key: 'tissue',
+      name: 'Tissue',
+      description: '',
+      multi_valued: true,
+      order: 2,
+      terms: [makeTerm(20, 'tissue', 2, 'colon'), makeTerm(21, 'tissue', 2, 'liver')],
+    },
+  ];
+}
+
+export function makeTag(id: number, term: { id: number; name: string; category_key: string }, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    term: term.id,
+    term_name: term.name,
+    category_key: term.category_key,
+    source: 'manual',
+    created_by: 'paula',
+    created_at: '2024-06-01T09:00:00Z',
+    ...overrides,
+  };
+}
+
+export function makeGroup(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    name: `group-${id}`,
+    description: '',
+    weight: 1,
+    kind: 'rule',
+    rule: 'stain = "H&E"',
+    slide_count: 2,
+    created_at: '2024-06-01T09:00:00Z',
+    updated_at: '2024-06-01T09:00:00Z',
+    ...overrides,
+  };
+}

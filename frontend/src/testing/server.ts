@@ -1,6 +1,17 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
-import { defaultSlides, facets, makeDzi, makeSlideDetail, page, users, type FixtureUser } from './fixtures';
+import {
+  defaultSlides,
+  facets,
+  makeCategories,
+  makeDzi,
+  makeGroup,
+  makeSlideDetail,
+  makeTag,
+  page,
+  users,
+  type FixtureUser,
+} from './fixtures';
 
 /**
  * The API mocked at the network layer. Tests change `db` (who is logged in, which slides
@@ -10,7 +21,25 @@ export const db: {
   me: FixtureUser | null;
   password: string;
   slides: Array<Record<string, unknown>>;
-} = { me: null, password: 'secret', slides: [] };
+  categories: ReturnType<typeof makeCategories>;
+  /** Tags per slide id, as the slide detail answer lists them. */
+  tags: Record<number, Array<ReturnType<typeof makeTag>>>;
+  groups: Array<ReturnType<typeof makeGroup>>;
+  suggestions: Record<number, Array<{ term: Record<string, unknown>; reason: string }>>;
+} = { me: null, password: 'secret', slides: [], categories: [], tags: {}, groups: [], suggestions: {} };
+
+let nextTagId = 1000;
+
+/** The server's tagging rule: a single-valued category keeps one term, the new one. */
+function addTag(slideId: number, termId: number) {
+  const category = db.categories.find((c) => c.terms.some((t) => t.id === termId));
+  const term = category?.terms.find((t) => t.id === termId);
+  if (!category || !term) return null;
+  const current = (db.tags[slideId] ?? []).filter((t) => t.term !== termId && (category.multi_valued || t.category_key !== category.key));
+  const tag = makeTag((nextTagId += 1), term, { created_by: db.me?.username ?? null });
+  db.tags[slideId] = [...current, tag];
+  return tag;
+}
 
 export const requests: URL[] = [];
 
@@ -18,6 +47,10 @@ export function resetDb() {
   db.me = null;
   db.password = 'secret';
   db.slides = [...defaultSlides];
+  db.categories = makeCategories();
+  db.tags = {};
+  db.groups = [makeGroup(1, { name: 'H&E slides' }), makeGroup(2, { name: 'Hand-picked', kind: 'explicit', rule: '', slide_count: 1 })];
+  db.suggestions = {};
   requests.length = 0;
 }
 
@@ -63,7 +96,35 @@ export const handlers = [
     if (statuses.length) results = results.filter((s) => statuses.includes(String(s.status)));
     return HttpResponse.json(page(results));
   }),
-  http.get('*/api/slides/:id/', ({ params }) => requireLogin() ?? HttpResponse.json(makeSlideDetail(Number(params.id)))),
+  http.get('*/api/slides/:id/', ({ params }) => {
+    const id = Number(params.id);
+    return requireLogin() ?? HttpResponse.json(makeSlideDetail(id, { tags: db.tags[id] ?? [], review_status: db.tags[id]?.length ? 'tagged' : 'untagged' }));
+  }),
+  http.get('*/api/slides/:id/suggestions/', ({ params }) => requireLogin() ?? HttpResponse.json(db.suggestions[Number(params.id)] ?? [])),
+  http.post('*/api/slides/:id/tags/', async ({ params, request }) => {
+    const { term } = (await request.json()) as { term: number };
+    const tag = addTag(Number(params.id), term);
+    return tag ? HttpResponse.json(tag, { status: 201 }) : HttpResponse.json({ detail: 'Unknown term.', code: 'invalid' }, { status: 400 });
+  }),
+  http.delete('*/api/slides/:id/tags/:termId/', ({ params }) => {
+    const id = Number(params.id);
+    db.tags[id] = (db.tags[id] ?? []).filter((t) => t.term !== Number(params.termId));
+    return new HttpResponse(null, { status: 204 });
+  }),
+  http.get('*/api/categories/', () => requireLogin() ?? HttpResponse.json(db.categories)),
+  http.get('*/api/groups/summary/', () =>
+    requireLogin() ??
+    HttpResponse.json({
+      slides: db.slides.length,
+      in_no_group: 1,
+      in_multiple_groups: 0,
+      groups: db.groups.map(({ id, name, slide_count, weight }) => ({ id, name, slide_count, weight })),
+    }),
+  ),
+  http.get('*/api/groups/', () => requireLogin() ?? HttpResponse.json(page(db.groups))),
+  http.get('*/api/groups/:id/snapshots/', () => requireLogin() ?? HttpResponse.json(page([]))),
+  http.get('*/api/tag-rules/', () => requireLogin() ?? HttpResponse.json(page([]))),
+  http.get('*/api/audit/', () => requireLogin() ?? HttpResponse.json(page([]))),
   http.get('*/api/slides/:id/dzi.json', ({ params }) => requireLogin() ?? HttpResponse.json(makeDzi(Number(params.id)))),
   http.get('*/api/slide-roots/', () =>
     requireLogin() ??

@@ -1,20 +1,10 @@
 from django.db import migrations
 
-from webapp.tagging.starter_vocabulary import CATEGORIES
+from webapp.tagging import starter_vocabulary
 
 
 def load(apps, schema_editor):
-    Category = apps.get_model("tagging", "Category")
-    Term = apps.get_model("tagging", "Term")
-    for order, (key, name, multi, description, terms) in enumerate(CATEGORIES):
-        category, _ = Category.objects.get_or_create(
-            key=key,
-            defaults={"name": name, "multi_valued": multi, "description": description,
-                      "order": order},
-        )
-        for term, synonyms in terms:
-            Term.objects.get_or_create(category=category, name=term,
-                                       defaults={"synonyms": synonyms})
+    starter_vocabulary.load(apps.get_model("tagging", "Category"), apps.get_model("tagging", "Term"))
 
 
 class Migration(migrations.Migration):

@@ -8,14 +8,15 @@ from django.db.models import (
     Case,
     Count,
     Exists,
-    F,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Sum,
+    Value,
     When,
 )
+from django.db.models.lookups import Exact, GreaterThan
 
 from webapp.audit.services import Change, audit_one, audit_record
 from webapp.core.errors import ServiceError
@@ -51,33 +52,25 @@ def group_slides(group: SlideGroup) -> QuerySet[Slide]:
     return Slide.objects.filter(group_condition(group))
 
 
+def _hit(condition: Q) -> Case:
+    return Case(When(condition, then=1), default=0, output_field=IntegerField())
+
+
 def groups_summary(groups: list[SlideGroup]) -> dict:
     """Counts per group, and slides in no group or in several, in one query."""
     index = TermIndex()
-    hits = {
-        g.pk: Case(When(group_condition(g, index), then=1), default=0, output_field=IntegerField())
-        for g in groups
-    }
-    if not hits:
-        return {
-            "slides": Slide.objects.count(),
-            "in_no_group": Slide.objects.count(),
-            "in_multiple_groups": 0,
-            "groups": [],
-        }
-    per_slide = Slide.objects.annotate(**{f"g{pk}": expr for pk, expr in hits.items()}).annotate(
-        n_groups=reduce(operator.add, [F(f"g{pk}") for pk in hits])
-    )
-    totals = per_slide.aggregate(
+    hits = {g.pk: _hit(group_condition(g, index)) for g in groups}
+    n_groups = reduce(operator.add, hits.values(), Value(0))
+    totals = Slide.objects.aggregate(
         slides=Count("pk"),
-        in_no_group=Count("pk", filter=Q(n_groups=0)),
-        in_multiple_groups=Count("pk", filter=Q(n_groups__gt=1)),
-        **{f"g{pk}": Sum(f"g{pk}") for pk in hits},
+        in_no_group=Sum(_hit(Exact(n_groups, 0))),
+        in_multiple_groups=Sum(_hit(GreaterThan(n_groups, 1))),
+        **{f"g{pk}": Sum(hit) for pk, hit in hits.items()},
     )
     return {
         "slides": totals["slides"],
-        "in_no_group": totals["in_no_group"],
-        "in_multiple_groups": totals["in_multiple_groups"],
+        "in_no_group": totals["in_no_group"] or 0,
+        "in_multiple_groups": totals["in_multiple_groups"] or 0,
         "groups": [
             {"id": g.pk, "name": g.name, "weight": g.weight, "slide_count": totals[f"g{g.pk}"] or 0}
             for g in groups
@@ -88,15 +81,9 @@ def groups_summary(groups: list[SlideGroup]) -> dict:
 def slides_by_group_count(slides: QuerySet[Slide], which: str) -> QuerySet[Slide]:
     """Slides in no group (`which="none"`) or in more than one (`"multiple"`)."""
     index = TermIndex()
-    conditions = [group_condition(g, index) for g in SlideGroup.objects.all()]
-    if not conditions:
-        return slides if which == "none" else slides.none()
-    n_groups = reduce(
-        operator.add,
-        [Case(When(c, then=1), default=0, output_field=IntegerField()) for c in conditions],
-    )
-    annotated = slides.annotate(n_groups=n_groups)
-    return annotated.filter(n_groups=0) if which == "none" else annotated.filter(n_groups__gt=1)
+    hits = [_hit(group_condition(g, index)) for g in SlideGroup.objects.all()]
+    n_groups = reduce(operator.add, hits, Value(0))
+    return slides.filter(Exact(n_groups, 0) if which == "none" else GreaterThan(n_groups, 1))
 
 
 def _snapshot(group: SlideGroup) -> dict:

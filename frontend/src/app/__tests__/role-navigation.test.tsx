@@ -12,6 +12,10 @@ describe('navigation by role', () => {
     expect(within(nav).getByRole('link', { name: 'API docs' })).toHaveAttribute('href', '/api/docs/');
     expect(within(nav).queryByRole('link', { name: 'Slide roots' })).not.toBeInTheDocument();
     expect(within(nav).queryByRole('link', { name: 'Users' })).not.toBeInTheDocument();
+    expect(within(nav).getByRole('link', { name: 'Groups' })).toBeInTheDocument();
+    expect(within(nav).getByRole('link', { name: 'Audit' })).toBeInTheDocument();
+    expect(within(nav).queryByRole('link', { name: 'Vocabulary' })).not.toBeInTheDocument();
+    expect(within(nav).queryByRole('link', { name: 'Tag rules' })).not.toBeInTheDocument();
     expect(screen.getByTestId('current-user')).toHaveTextContent('vic');
     expect(screen.getByTestId('current-user')).toHaveTextContent('viewer');
   });
@@ -21,6 +25,8 @@ describe('navigation by role', () => {
     const nav = await screen.findByRole('navigation', { name: 'Main' });
     expect(within(nav).getByRole('link', { name: 'Slide roots' })).toBeInTheDocument();
     expect(within(nav).getByRole('link', { name: 'Users' })).toBeInTheDocument();
+    expect(within(nav).getByRole('link', { name: 'Vocabulary' })).toBeInTheDocument();
+    expect(within(nav).getByRole('link', { name: 'Tag rules' })).toBeInTheDocument();
     expect(screen.getByTestId('current-user')).toHaveTextContent('admin');
   });
 

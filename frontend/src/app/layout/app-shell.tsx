@@ -22,6 +22,10 @@ export function AppShell() {
         </NavLink>
         <nav className="main-nav" aria-label="Main">
           <NavLink to={paths.slides}>Slides</NavLink>
+          <NavLink to={paths.groups}>Groups</NavLink>
+          {admin && <NavLink to={paths.vocabulary}>Vocabulary</NavLink>}
+          {admin && <NavLink to={paths.tagRules}>Tag rules</NavLink>}
+          <NavLink to={paths.audit}>Audit</NavLink>
           {admin && <NavLink to={paths.slideRoots}>Slide roots</NavLink>}
           {admin && <NavLink to={paths.users}>Users</NavLink>}
           <a href={env.apiDocsUrl} target="_blank" rel="noreferrer">

@@ -12,3 +12,8 @@ export function useCurrentUser(): User | null {
 export function isAdmin(user: User | null | undefined): boolean {
   return user?.role === 'admin';
 }
+
+/** Pathologists and admins tag, review and manage groups; viewers only read. */
+export function canCurate(user: User | null | undefined): boolean {
+  return user?.role === 'admin' || user?.role === 'pathologist';
+}

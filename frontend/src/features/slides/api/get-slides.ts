@@ -11,6 +11,10 @@ export interface SlideListParams extends QueryParams {
   mpp_min?: string;
   mpp_max?: string;
   root?: string;
+  term?: string[];
+  review_status?: string[];
+  group?: string;
+  groups?: string;
   ordering?: string;
   page?: number;
   page_size?: number;

@@ -7,6 +7,21 @@ export type SlideStatus = z.infer<typeof slideStatusSchema>;
 const num = z.number().nullable().optional().transform((v) => v ?? null);
 const str = z.string().nullable().optional().transform((v) => v ?? '');
 
+export const REVIEW_STATUSES = ['untagged', 'tagged', 'reviewed', 'excluded'] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+/** One term on a slide; `created_by` is whatever the server names the tagger with (id or name). */
+export const slideTagSchema = z.object({
+  id: z.number(),
+  term: z.number(),
+  term_name: z.string(),
+  category_key: z.string(),
+  source: str,
+  created_by: z.union([z.string(), z.number()]).nullable().optional().transform((v) => v ?? null),
+  created_at: str,
+});
+export type SlideTag = z.infer<typeof slideTagSchema>;
+
 export const slideSchema = z.object({
   id: z.number(),
   name: z.string(),
@@ -26,6 +41,10 @@ export const slideSchema = z.object({
   thumbnail_url: z.string().nullable().optional().transform((v) => v ?? null),
   created_at: str,
   updated_at: str,
+  // Older servers (and slides listed before tagging existed) send neither field.
+  tags: z.array(slideTagSchema).nullable().optional().transform((v) => v ?? []),
+  review_status: z.string().nullable().optional().transform((v) => v ?? 'untagged'),
+  review_reason: str,
 });
 export type Slide = z.infer<typeof slideSchema>;
 
@@ -79,4 +98,7 @@ export const slideKeys = {
   facets: ['slides', 'facets'] as const,
   detail: (id: number) => ['slides', 'detail', id] as const,
   dzi: (id: number) => ['slides', 'dzi', id] as const,
+  suggestions: (id: number) => ['slides', 'suggestions', id] as const,
+  categories: ['slides', 'categories'] as const,
+  groupOptions: ['slides', 'group-options'] as const,
 };

@@ -5,6 +5,7 @@ import type { SlideDetail } from '../api/slide-schemas';
 import { AssociatedImages } from './associated-images';
 import { PropertiesTable } from './properties-table';
 import { StatusBadge } from './status-badge';
+import { TagsPanel } from './tags-panel';
 
 function Row({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -15,7 +16,7 @@ function Row({ label, children }: { label: string; children: React.ReactNode }) 
   );
 }
 
-export function MetadataPanel({ slide }: { slide: SlideDetail }) {
+export function MetadataPanel({ slide, canEdit }: { slide: SlideDetail; canEdit: boolean }) {
   const mpp =
     slide.mpp_x && slide.mpp_y && Math.abs(slide.mpp_x - slide.mpp_y) > 1e-6
       ? `${formatMpp(slide.mpp_x)} × ${formatMpp(slide.mpp_y)}`
@@ -47,6 +48,8 @@ export function MetadataPanel({ slide }: { slide: SlideDetail }) {
         </Row>
         <Row label="Last seen">{formatDateTime(slide.last_seen_at)}</Row>
       </dl>
+
+      <TagsPanel slide={slide} canEdit={canEdit} />
 
       <h3>Levels</h3>
       <table className="data-table compact">

@@ -1,4 +1,8 @@
+import type { ReactNode } from 'react';
+
 interface Props {
+  /** Bulk actions for the selection, when the user may act on it. */
+  children?: ReactNode;
   selectedCount: number;
   allOnPageSelected: boolean;
   onToggleAllOnPage: () => void;
@@ -6,12 +10,18 @@ interface Props {
   disabled: boolean;
 }
 
-/** Shows the current selection; bulk actions will hang off this bar. */
-export function SelectionToolbar({ selectedCount, allOnPageSelected, onToggleAllOnPage, onClear, disabled }: Props) {
+/** Shows the current selection and, below it, the bulk actions passed as children. */
+export function SelectionToolbar({ children, selectedCount, allOnPageSelected, onToggleAllOnPage, onClear, disabled }: Props) {
   return (
     <div className="selection-toolbar" role="toolbar" aria-label="Selection">
       <label className="check">
-        <input type="checkbox" checked={allOnPageSelected} onChange={onToggleAllOnPage} disabled={disabled} />
+        <input
+          type="checkbox"
+          checked={allOnPageSelected}
+          onChange={onToggleAllOnPage}
+          disabled={disabled}
+          data-testid="select-all-on-page"
+        />
         Select all on page
       </label>
       <span data-testid="selection-count" className={selectedCount ? 'strong' : 'muted'}>
@@ -22,6 +32,7 @@ export function SelectionToolbar({ selectedCount, allOnPageSelected, onToggleAll
           Clear
         </button>
       )}
+      {children}
     </div>
   );
 }

@@ -1,19 +1,25 @@
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
 import { Pagination } from '@/components/pagination';
+import { useState } from 'react';
 import { useSlides } from '../api/get-slides';
 import { useSelection } from '../hooks/use-selection';
 import { useSlideFilters } from '../hooks/use-slide-filters';
+import { BulkActions } from './bulk-actions';
+import { CsvImportForm } from './csv-import-form';
+import { CsvTools } from './csv-tools';
 import { SelectionToolbar } from './selection-toolbar';
 import { SlideFilters } from './slide-filters';
 import { SlideGrid } from './slide-grid';
 import { SlideTable } from './slide-table';
 import { ViewToggle } from './view-toggle';
 
-export function SlideBrowser() {
+/** `canEdit`: the user may tag, review and import (pathologist, admin); the server enforces it too. */
+export function SlideBrowser({ canEdit = false }: { canEdit?: boolean }) {
   const { filters, apiParams, update, clear } = useSlideFilters();
   const slidesQuery = useSlides(apiParams);
   const selection = useSelection();
+  const [importOpen, setImportOpen] = useState(false);
 
   const slides = slidesQuery.data?.results ?? [];
   const pageIds = slides.map((s) => s.id);
@@ -31,15 +37,19 @@ export function SlideBrowser() {
           </span>
           {slidesQuery.isFetching && !slidesQuery.isLoading && <span className="spinner" aria-label="Updating" />}
           <span className="spacer" />
+          <CsvTools params={apiParams} canImport={canEdit} importOpen={importOpen} onToggleImport={() => setImportOpen(!importOpen)} />
           <ViewToggle view={filters.view} onChange={(view) => update({ view })} />
         </div>
+        {canEdit && importOpen && <CsvImportForm onClose={() => setImportOpen(false)} />}
         <SelectionToolbar
           selectedCount={selection.selected.size}
           allOnPageSelected={allOnPageSelected}
           onToggleAllOnPage={toggleAllOnPage}
           onClear={selection.clear}
           disabled={pageIds.length === 0}
-        />
+        >
+          {canEdit && selection.selected.size > 0 && <BulkActions slideIds={[...selection.selected]} />}
+        </SelectionToolbar>
         {slidesQuery.isLoading && <Loading label="Loading slides…" />}
         {slidesQuery.isError && <ErrorMessage error={slidesQuery.error} onRetry={() => slidesQuery.refetch()} />}
         {slidesQuery.data && slides.length === 0 && (

@@ -3,6 +3,7 @@ import { useFacets } from '../api/get-facets';
 import { useRootOptions } from '../api/get-slide-roots-options';
 import { useCommittedText } from '../hooks/use-committed-text';
 import type { SlideFilters as Filters } from '../hooks/use-slide-filters';
+import { KnowledgeFilters } from './knowledge-filters';
 
 export const ORDERINGS: Array<{ value: string; label: string }> = [
   { value: 'name', label: 'Name (A–Z)' },
@@ -129,6 +130,8 @@ export function SlideFilters({ filters, update, clear }: Props) {
           )}
         </select>
       </div>
+
+      <KnowledgeFilters filters={filters} update={update} />
 
       <div className="filter-group">
         <label htmlFor="slide-ordering">Sort by</label>

@@ -3,7 +3,9 @@ import { paths } from '@/config/paths';
 import type { Slide } from '../api/slide-schemas';
 import { FailureReason, SlideMetaLine } from './slide-meta-line';
 import { SlideThumbnail } from './slide-thumbnail';
+import { ReviewBadge } from './review-badge';
 import { StatusBadge } from './status-badge';
+import { TagChips } from './tag-chips';
 
 interface Props {
   slides: Slide[];
@@ -34,6 +36,10 @@ export function SlideGrid({ slides, selected, onToggle }: Props) {
             </span>
           </Link>
           <SlideMetaLine slide={slide} />
+          <div className="card-tags">
+            <ReviewBadge status={slide.review_status} reason={slide.review_reason} />
+            <TagChips tags={slide.tags} max={3} />
+          </div>
           {slide.status !== 'registered' && (
             <div className="card-status">
               <StatusBadge status={slide.status} />

@@ -4,7 +4,9 @@ import { formatBytes, formatDimensions, formatMpp, formatObjective } from '@/uti
 import type { Slide } from '../api/slide-schemas';
 import { FailureReason } from './slide-meta-line';
 import { SlideThumbnail } from './slide-thumbnail';
+import { ReviewBadge } from './review-badge';
 import { StatusBadge } from './status-badge';
+import { TagChips } from './tag-chips';
 
 interface Props {
   slides: Slide[];
@@ -33,6 +35,8 @@ export function SlideTable({ slides, selected, onToggle, allOnPageSelected, onTo
             <th>Path</th>
             <th>Root</th>
             <th>Status</th>
+            <th>Review</th>
+            <th>Tags</th>
             <th>Vendor</th>
             <th>Dimensions</th>
             <th>mpp</th>
@@ -64,6 +68,12 @@ export function SlideTable({ slides, selected, onToggle, allOnPageSelected, onTo
               <td>
                 <StatusBadge status={slide.status} />
                 <FailureReason slide={slide} />
+              </td>
+              <td>
+                <ReviewBadge status={slide.review_status} reason={slide.review_reason} />
+              </td>
+              <td className="tags-cell">
+                <TagChips tags={slide.tags} />
               </td>
               <td>{slide.vendor || '—'}</td>
               <td>{formatDimensions(slide.width, slide.height)}</td>

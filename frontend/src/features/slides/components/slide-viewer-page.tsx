@@ -9,7 +9,8 @@ import { MetadataPanel } from './metadata-panel';
 import { OsdViewer } from './osd-viewer';
 import { StatusBadge } from './status-badge';
 
-export function SlideViewerPage() {
+/** `canEdit`: the user may tag and review (pathologist, admin); the server enforces it too. */
+export function SlideViewerPage({ canEdit = false }: { canEdit?: boolean }) {
   const { slideId } = useParams();
   const location = useLocation();
   const navigate = useNavigate();
@@ -56,7 +57,7 @@ export function SlideViewerPage() {
           {viewable && dziQuery.isError && <ErrorMessage error={dziQuery.error} onRetry={() => dziQuery.refetch()} />}
           {viewable && dziQuery.data && <OsdViewer dzi={dziQuery.data} mpp={dziQuery.data.mpp.x ?? slide.mpp_x} />}
         </section>
-        {slide && <MetadataPanel slide={slide} />}
+        {slide && <MetadataPanel slide={slide} canEdit={canEdit} />}
       </div>
     </div>
   );

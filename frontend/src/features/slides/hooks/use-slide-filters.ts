@@ -15,6 +15,12 @@ export interface SlideFilters {
   mpp_min: string;
   mpp_max: string;
   root: string;
+  /** Term ids; a slide must carry every one. */
+  term: string[];
+  review_status: string[];
+  group: string;
+  /** '' (any), 'none' (in no group) or 'multiple' (in more than one). */
+  groups: string;
   ordering: string;
   page: number;
   page_size: number;
@@ -24,7 +30,8 @@ export interface SlideFilters {
 export const DEFAULT_PAGE_SIZE = 50;
 export const DEFAULT_ORDERING = 'name';
 
-const MULTI_KEYS = ['status', 'vendor'] as const;
+const MULTI_KEYS = ['status', 'vendor', 'term', 'review_status'] as const;
+const SINGLE_KEYS = ['mpp_min', 'mpp_max', 'root', 'group', 'groups'] as const;
 
 function positiveInt(value: string | null, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
@@ -39,6 +46,10 @@ export function filtersFromSearchParams(sp: URLSearchParams): SlideFilters {
     mpp_min: sp.get('mpp_min') ?? '',
     mpp_max: sp.get('mpp_max') ?? '',
     root: sp.get('root') ?? '',
+    term: sp.getAll('term'),
+    review_status: sp.getAll('review_status'),
+    group: sp.get('group') ?? '',
+    groups: sp.get('groups') === 'none' || sp.get('groups') === 'multiple' ? (sp.get('groups') as string) : '',
     ordering: sp.get('ordering') ?? DEFAULT_ORDERING,
     page: positiveInt(sp.get('page'), 1),
     page_size: positiveInt(sp.get('page_size'), DEFAULT_PAGE_SIZE, 200),
@@ -51,9 +62,7 @@ export function searchParamsFromFilters(f: SlideFilters): URLSearchParams {
   const sp = new URLSearchParams();
   if (f.search) sp.set('search', f.search);
   for (const key of MULTI_KEYS) f[key].forEach((v) => sp.append(key, v));
-  if (f.mpp_min) sp.set('mpp_min', f.mpp_min);
-  if (f.mpp_max) sp.set('mpp_max', f.mpp_max);
-  if (f.root) sp.set('root', f.root);
+  for (const key of SINGLE_KEYS) if (f[key]) sp.set(key, f[key]);
   if (f.ordering && f.ordering !== DEFAULT_ORDERING) sp.set('ordering', f.ordering);
   if (f.page > 1) sp.set('page', String(f.page));
   if (f.page_size !== DEFAULT_PAGE_SIZE) sp.set('page_size', String(f.page_size));
@@ -69,6 +78,10 @@ export function apiParamsFromFilters(f: SlideFilters): SlideListParams {
     mpp_min: f.mpp_min || undefined,
     mpp_max: f.mpp_max || undefined,
     root: f.root || undefined,
+    term: f.term.length ? f.term : undefined,
+    review_status: f.review_status.length ? f.review_status : undefined,
+    group: f.group || undefined,
+    groups: f.groups || undefined,
     ordering: f.ordering || undefined,
     page: f.page,
     page_size: f.page_size,

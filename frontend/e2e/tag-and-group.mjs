@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+/**
+ * End-to-end check of the pathologist workflow against a running RudolfV server: log in, tag
+ * every slide on the first page of the browser with one term through the bulk toolbar, then
+ * create a rule group over that term and wait until its row shows the expected slide count.
+ *
+ * Env: BASE_URL (e.g. http://127.0.0.1:8123), E2E_USERNAME and E2E_PASSWORD (a pathologist or
+ * admin), E2E_TERM (a term name as the vocabulary spells it, e.g. "H&E"), E2E_GROUP (a name no
+ * group has yet), E2E_RULE (e.g. `stain = "H&E"`), E2E_EXPECTED_COUNT (slides the rule should
+ * hold), SCREENSHOT_DIR, CHROMIUM_PATH (optional, default /usr/bin/chromium), E2E_TIMEOUT_MS
+ * (optional, default 120000).
+ * Prints one JSON summary line and exits 0 on success; prints "E2E FAILED: ..." and exits 1.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name, fallback) => {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') fail(`environment variable ${name} is required`);
+  return value;
+};
+
+let browser;
+let page;
+function fail(message) {
+  console.error(`E2E FAILED: ${message}`);
+  // Closing the browser may itself hang on a wedged page; do not wait for it.
+  browser?.close().catch(() => undefined);
+  process.exit(1);
+}
+
+const BASE_URL = env('BASE_URL').replace(/\/$/, '');
+const USERNAME = env('E2E_USERNAME');
+const PASSWORD = env('E2E_PASSWORD');
+const TERM = env('E2E_TERM');
+const GROUP = env('E2E_GROUP');
+const RULE = env('E2E_RULE');
+const EXPECTED_COUNT = Number(env('E2E_EXPECTED_COUNT'));
+const SCREENSHOT_DIR = env('SCREENSHOT_DIR');
+const TOTAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 120_000);
+const STEP_TIMEOUT_MS = 30_000;
+if (!Number.isInteger(EXPECTED_COUNT) || EXPECTED_COUNT < 0) fail('E2E_EXPECTED_COUNT must be a whole number');
+
+let step = 'start';
+const watchdog = setTimeout(() => fail(`timed out after ${TOTAL_TIMEOUT_MS / 1000} s (last step: ${step})`), TOTAL_TIMEOUT_MS);
+const pageErrors = [];
+
+async function waitFor(predicate, what, timeoutMs = STEP_TIMEOUT_MS) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s`);
+}
+
+/** The first visible error message on the page, or '' — so a refusal fails fast and says why. */
+async function visibleError(scope = page) {
+  const alert = scope.locator('[data-testid="error-message"], [data-testid="rule-error"]').first();
+  return (await alert.isVisible().catch(() => false)) ? (await alert.innerText()).trim() : '';
+}
+
+async function main() {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  step = 'launch chromium';
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+
+  step = 'open the app and expect the login page';
+  await page.goto(`${BASE_URL}/`);
+  await page.waitForURL(/\/login/);
+
+  step = 'log in';
+  await page.getByLabel('Username').fill(USERNAME);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await Promise.race([
+    page.waitForURL(/\/slides/),
+    page
+      .getByRole('alert')
+      .waitFor()
+      .then(async () => {
+        throw new Error(`login refused: ${await page.getByRole('alert').innerText()}`);
+      }),
+  ]);
+
+  step = 'see the slide browser';
+  const items = page.locator('[data-testid="slide-item"]');
+  await items.first().waitFor();
+  const onPage = await items.count();
+
+  step = 'select all slides on the page';
+  await page.locator('[data-testid="select-all-on-page"]').check();
+  await waitFor(
+    async () => (await page.locator('[data-testid="selection-count"]').innerText()).startsWith(`${onPage} selected`),
+    `"${onPage} selected"`,
+  );
+
+  step = 'open "Add terms…"';
+  const addTerms = page.locator('[data-testid="bulk-add-terms"]');
+  await addTerms.waitFor().catch(() => {
+    throw new Error('no bulk toolbar: is E2E_USERNAME a pathologist or admin?');
+  });
+  await addTerms.click();
+  const form = page.locator('[data-testid="bulk-terms-form"]');
+  await form.waitFor();
+
+  step = `pick the term "${TERM}"`;
+  const term = form.getByLabel(TERM, { exact: true }).first();
+  await term.waitFor().catch(() => {
+    throw new Error(`the vocabulary offers no active term named "${TERM}"`);
+  });
+  await term.check();
+
+  step = 'apply the bulk tagging';
+  await form.locator('[data-testid="bulk-apply"]').click();
+  const result = page.locator('[data-testid="bulk-result"]');
+  await waitFor(async () => {
+    const error = await visibleError();
+    if (error) throw new Error(`the server refused: ${error}`);
+    return result.isVisible();
+  }, 'the bulk result');
+  const bulkResult = (await result.innerText()).trim();
+  await page.screenshot({ path: join(SCREENSHOT_DIR, 'bulk-tagged.png') });
+
+  step = 'open the Groups page';
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Groups', exact: true }).click();
+  await page.waitForURL(/\/groups/);
+
+  step = `create the rule group "${GROUP}"`;
+  await page.locator('[data-testid="new-group"]').click();
+  await page.locator('[data-testid="group-name"]').fill(GROUP);
+  await page.locator('[data-testid="group-kind"]').selectOption('rule');
+  await page.locator('[data-testid="group-rule"]').fill(RULE);
+  // The live preview doubles as a syntax check: a parse error stops here with the server's words.
+  await waitFor(async () => {
+    const error = await visibleError();
+    if (error) throw new Error(`the rule was refused: ${error}`);
+    return /\d/.test(await page.locator('[data-testid="rule-preview"]').innerText().catch(() => ''));
+  }, 'the live count of the rule');
+  const previewText = (await page.locator('[data-testid="rule-preview"]').innerText()).trim();
+  await page.locator('[data-testid="group-save"]').click();
+
+  step = `wait for "${GROUP}" to show ${EXPECTED_COUNT} slides`;
+  const row = page.locator(`[data-testid="group-row"][data-group-name=${JSON.stringify(GROUP)}]`);
+  let groupCount = null;
+  let lastReload = Date.now();
+  await waitFor(async () => {
+    const error = await visibleError();
+    if (error) throw new Error(`saving the group failed: ${error}`);
+    if (await row.isVisible().catch(() => false)) {
+      groupCount = Number((await row.locator('[data-testid="group-count"]').innerText()).replace(/[^\d]/g, ''));
+      if (groupCount === EXPECTED_COUNT) return true;
+    }
+    // Counts are computed by the server; if it lags, look again with a fresh page.
+    if (Date.now() - lastReload > 5000) {
+      lastReload = Date.now();
+      await page.reload();
+    }
+    return false;
+  }, `a row "${GROUP}" with ${EXPECTED_COUNT} slides`).catch((err) => {
+    throw new Error(`${err.message} (last count seen: ${groupCount ?? 'no row'})`);
+  });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SCREENSHOT_DIR, 'groups.png') });
+
+  if (pageErrors.length) throw new Error(`the page threw: ${pageErrors.join(' | ')}`);
+  await browser.close();
+  clearTimeout(watchdog);
+  console.log(
+    JSON.stringify({ ok: true, group_count: groupCount, slides_selected: onPage, bulk_result: bulkResult, rule_preview: previewText }),
+  );
+  process.exit(0);
+}
+
+main().catch(async (err) => {
+  // A picture of the failing page is usually the quickest diagnosis.
+  await page?.screenshot({ path: join(SCREENSHOT_DIR, 'failure.png'), timeout: 5000 }).catch(() => undefined);
+  const extra = pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : '';
+  fail(`${step}: ${err?.message?.split('\n')[0] ?? err}${extra}`);
+});

@@ -1,0 +1,1 @@
+export { TagRulesPage } from './components/tag-rules-page';
