@@ -7,6 +7,7 @@ unless asked to apply the valid rows, and then applies them in one transaction.
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -15,8 +16,8 @@ from django.db.models import QuerySet
 
 from webapp.core.errors import ServiceError
 from webapp.slides.models import Slide
-from webapp.tagging.models import SlideTag, TagSource
-from webapp.tagging.services.tags import tags_change
+from webapp.tagging.models import SlideTag, TagSource, Term
+from webapp.tagging.services.tags import MAX_SLIDES_PER_REQUEST, tags_change
 from webapp.tagging.services.vocabulary import TermIndex
 
 IDENTITY_COLUMNS = ("slide_id", "root", "relative_path")
@@ -152,6 +153,7 @@ def import_csv(*, actor, data: bytes, apply_valid: bool = False) -> ImportReport
     existing = set(Slide.objects.filter(pk__in=ids_given).values_list("pk", flat=True))
 
     rows: list[_Row] = []
+    seen: dict[int, int] = {}  # slide id -> the row that names it
     for line, raw in enumerate(rows_raw, start=2):  # line 1 is the header
         raw = {(k or "").strip(): v for k, v in raw.items()}
         errors_before = len(report.errors)
@@ -169,30 +171,50 @@ def import_csv(*, actor, data: bytes, apply_valid: bool = False) -> ImportReport
                 terms[category.key] = [index.term(category.key, n) for n in names]
             except ServiceError as exc:
                 report.error(line, column, exc.detail)
+        if sid is not None and sid in seen:
+            report.error(line, "slide_id", f"The slide is in row {seen[sid]} already.")
+        elif sid is not None:
+            seen[sid] = line
         if len(report.errors) == errors_before and sid is not None:
             rows.append(_Row(line, sid, terms))
 
     if report.errors and not apply_valid:
         return report
     with transaction.atomic():
-        for row in rows:
-            _apply_row(actor, row, index)
+        _apply_rows(actor, rows)
         report.applied_rows = len(rows)
     return report
 
 
-def _apply_row(actor, row: _Row, index: TermIndex) -> None:
-    """A category column present in the file replaces that category's terms on the slide."""
-    current = SlideTag.objects.filter(
-        slide_id=row.slide_id, term__category__key__in=list(row.terms)
-    )
-    wanted = {t.pk for terms in row.terms.values() for t in terms}
-    remove = [
-        tag.term for tag in current.select_related("term__category") if tag.term_id not in wanted
-    ]
-    have = {tag.term_id for tag in current}
-    add = [t for terms in row.terms.values() for t in terms if t.pk not in have]
-    if add or remove:
-        tags_change(
-            actor=actor, slide_ids=[row.slide_id], add=add, remove=remove, source=TagSource.IMPORT
-        )
+def _apply_rows(actor, rows: list[_Row]) -> None:
+    """A category column present in the file replaces that category's terms on the slide.
+
+    Rows that need the same change (the common case: many slides, few distinct values) are
+    applied together, so a 10,000-row file costs a handful of bulk operations.
+    """
+    current: dict[int, list[SlideTag]] = defaultdict(list)
+    keys = {key for row in rows for key in row.terms}
+    for tag in SlideTag.objects.filter(
+        slide_id__in=[row.slide_id for row in rows], term__category__key__in=keys
+    ).select_related("term__category"):
+        current[tag.slide_id].append(tag)
+    terms: dict[int, Term] = {}
+    batches: dict[tuple[frozenset, frozenset], list[int]] = defaultdict(list)
+    for row in rows:
+        wanted = {t.pk: t for ts in row.terms.values() for t in ts}
+        mine = [tag for tag in current[row.slide_id] if tag.term.category.key in row.terms]
+        remove = {tag.term_id: tag.term for tag in mine if tag.term_id not in wanted}
+        add = {pk: t for pk, t in wanted.items() if pk not in {tag.term_id for tag in mine}}
+        terms.update(add)
+        terms.update(remove)
+        if add or remove:
+            batches[(frozenset(add), frozenset(remove))].append(row.slide_id)
+    for (add, remove), slide_ids in batches.items():
+        for start in range(0, len(slide_ids), MAX_SLIDES_PER_REQUEST):
+            tags_change(
+                actor=actor,
+                slide_ids=slide_ids[start : start + MAX_SLIDES_PER_REQUEST],
+                add=[terms[pk] for pk in add],
+                remove=[terms[pk] for pk in remove],
+                source=TagSource.IMPORT,
+            )
