@@ -73,6 +73,7 @@ def test_import_with_errors_applies_nothing_unless_asked(api_as, slides):
         {"slide_id": slides[3].pk, "tissue": "Colonn"},
         {"relative_path": "lab_z/none.svs", "stain": "H&E"},
         {"slide_id": "abc"},
+        {"relative_path": "lab_a/colon-1.svs", "stain": "PAS"},  # row 2's slide again
     ]
     refused = upload(client, rows, columns)
     assert refused.status_code == 400
@@ -83,10 +84,12 @@ def test_import_with_errors_applies_nothing_unless_asked(api_as, slides):
         (5, "tissue"),
         (6, "relative_path"),
         (7, "slide_id"),
+        (8, "slide_id"),
     ]
     assert "No slide with id 999999" in errors[0]["message"]
     assert "holds one term" in errors[1]["message"]
     assert "No term 'Colonn'" in errors[2]["message"]
+    assert "in row 2 already" in errors[5]["message"]
     assert not SlideTag.objects.exists()
 
     applied = upload(client, rows, columns, apply_valid="true")
