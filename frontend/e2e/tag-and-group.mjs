@@ -55,6 +55,11 @@ async function waitFor(predicate, what, timeoutMs = STEP_TIMEOUT_MS) {
   throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s`);
 }
 
+/** Text of the first match, or '' at once when there is none (innerText alone would wait). */
+async function textOf(locator) {
+  return (await locator.count()) ? (await locator.first().innerText()).trim() : '';
+}
+
 /** The first visible error message on the page, or '' — so a refusal fails fast and says why. */
 async function visibleError(scope = page) {
   const alert = scope.locator('[data-testid="error-message"], [data-testid="rule-error"]').first();
@@ -108,7 +113,7 @@ async function main() {
   step = 'select all slides on the page';
   await page.locator('[data-testid="select-all-on-page"]').check();
   await waitFor(
-    async () => (await page.locator('[data-testid="selection-count"]').innerText()).startsWith(`${onPage} selected`),
+    async () => (await textOf(page.locator('[data-testid="selection-count"]'))).startsWith(`${onPage} selected`),
     `"${onPage} selected"`,
   );
 
@@ -144,6 +149,11 @@ async function main() {
   await page.waitForURL(/\/groups/);
 
   step = `create the rule group "${GROUP}"`;
+  const row = page.locator(`[data-testid="group-row"][data-group-name=${JSON.stringify(GROUP)}]`);
+  await page.locator('[data-testid="group-summary"]').waitFor();
+  await page.locator('table[aria-label="Groups"]').waitFor();
+  // A leftover group from an earlier run would satisfy the count check without testing anything.
+  if (await row.count()) throw new Error(`a group named "${GROUP}" exists already; choose a new E2E_GROUP`);
   await page.locator('[data-testid="new-group"]').click();
   await page.locator('[data-testid="group-name"]').fill(GROUP);
   await page.locator('[data-testid="group-kind"]').selectOption('rule');
@@ -152,20 +162,24 @@ async function main() {
   await waitFor(async () => {
     const error = await visibleError();
     if (error) throw new Error(`the rule was refused: ${error}`);
-    return /\d/.test(await page.locator('[data-testid="rule-preview"]').innerText().catch(() => ''));
+    return /\d/.test(await textOf(page.locator('[data-testid="rule-preview"]')));
   }, 'the live count of the rule');
-  const previewText = (await page.locator('[data-testid="rule-preview"]').innerText()).trim();
-  await page.locator('[data-testid="group-save"]').click();
-
-  step = `wait for "${GROUP}" to show ${EXPECTED_COUNT} slides`;
-  const row = page.locator(`[data-testid="group-row"][data-group-name=${JSON.stringify(GROUP)}]`);
-  let groupCount = null;
-  let lastReload = Date.now();
+  const previewText = (await textOf(page.locator('[data-testid="rule-preview"]'))).replace(/\s+/g, ' ');
+  const save = page.locator('[data-testid="group-save"]');
+  await save.click();
+  // Saved when the form closes; a refusal (duplicate name, bad rule) shows instead.
   await waitFor(async () => {
     const error = await visibleError();
     if (error) throw new Error(`saving the group failed: ${error}`);
+    return (await save.count()) === 0;
+  }, 'the group form to close after saving');
+
+  step = `wait for "${GROUP}" to show ${EXPECTED_COUNT} slides`;
+  let groupCount = null;
+  let lastReload = Date.now();
+  await waitFor(async () => {
     if (await row.isVisible().catch(() => false)) {
-      groupCount = Number((await row.locator('[data-testid="group-count"]').innerText()).replace(/[^\d]/g, ''));
+      groupCount = Number((await textOf(row.locator('[data-testid="group-count"]'))).replace(/[^\d]/g, ''));
       if (groupCount === EXPECTED_COUNT) return true;
     }
     // Counts are computed by the server; if it lags, look again with a fresh page.

@@ -237,6 +237,20 @@ class SlideGroupViewSet(viewsets.ModelViewSet):
     def retrieve(self, request, pk=None):
         return Response(self._with_counts([self.get_object()])[0])
 
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.perform_create(serializer)
+        return Response(self._with_counts([serializer.instance])[0], status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        serializer = self.get_serializer(
+            self.get_object(), data=request.data, partial=kwargs.pop("partial", False)
+        )
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(self._with_counts([serializer.instance])[0])
+
     def perform_create(self, serializer):
         serializer.instance = groups.group_create(
             actor=self.request.user, **serializer.validated_data

@@ -25,6 +25,7 @@ def test_rule_group_counts_and_summary(api_as, tagged):
         format="json",
     )
     assert colon.status_code == 201, colon.json()
+    assert colon.json()["slide_count"] == 3
     he = client.post("/api/groups/", {"name": "All H&E", "rule": "stain = H&E"}, format="json")
     listed = {g["name"]: g for g in client.get("/api/groups/").json()["results"]}
     assert listed["H&E colon"]["slide_count"] == 3 and listed["H&E colon"]["weight"] == 2

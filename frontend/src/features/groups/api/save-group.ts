@@ -22,10 +22,17 @@ export function deleteGroup(id: number) {
   return api(`/api/groups/${id}/`, null, { method: 'DELETE' });
 }
 
-/** Any change moves counts in the table and the summary bar. */
+/**
+ * Any change moves counts in the table and the summary bar. The slide browser caches its own
+ * group list for the filter and "Add to group…" (['slides', 'group-options']); refresh it too.
+ */
 function useInvalidateGroups() {
   const queryClient = useQueryClient();
-  return () => queryClient.invalidateQueries({ queryKey: groupKeys.all });
+  return () =>
+    Promise.all([
+      queryClient.invalidateQueries({ queryKey: groupKeys.all }),
+      queryClient.invalidateQueries({ queryKey: ['slides', 'group-options'] }),
+    ]);
 }
 
 export function useSaveGroup() {
