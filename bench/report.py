@@ -253,6 +253,194 @@ in-process with `CaptureQueriesContext`; they must not grow with the page size:
 """
 
 
+# --- tagging and groups ------------------------------------------------------------------------
+
+TAGGING_COMMAND = ".venv/bin/rudolfv services -- .venv/bin/python -m bench.tagging_bench"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def _scaled(run: dict, key: str, scale: float) -> str:
+    """A naive figure for the whole set: measured × scale when timed on a subset."""
+    value = run[key] * scale
+    text = _seconds(value) if key == "seconds" else f"{value:,.0f}"
+    return text if scale == 1 else f"{text} (×{scale:g})"
+
+
+def tagging_bulk_table(bulk: dict) -> str:
+    ours, naive = bulk["ours"], bulk["naive"]
+    scale = naive["scale"]
+    total = {
+        "ours": ours["add"]["seconds"] + ours["remove"]["seconds"],
+        "naive": (naive["add"]["seconds"] + naive["remove"]["seconds"]) * scale,
+    }
+    rows = [
+        [
+            "`tags_change` (one transaction per call)",
+            _seconds(ours["add"]["seconds"]),
+            f"{ours['add']['queries']}",
+            _seconds(ours["remove"]["seconds"]),
+            f"{ours['remove']['queries']}",
+            f"{ours['transactions']}",
+            f"**{_seconds(total['ours'])}**",
+            "1×",
+        ],
+        [
+            "naive: a transaction and a few queries per slide",
+            _scaled(naive["add"], "seconds", scale),
+            _scaled(naive["add"], "queries", scale),
+            _scaled(naive["remove"], "seconds", scale),
+            _scaled(naive["remove"], "queries", scale),
+            f"{naive['transactions'] * scale:,.0f}",
+            f"**{_seconds(total['naive'])}**",
+            f"**{_ratio(total['naive'], total['ours'])}**",
+        ],
+    ]
+    header = [
+        f"variant ({bulk['slides']:,} slides)",
+        "add: s",
+        "add: SQL statements",
+        "remove: s",
+        "remove: SQL statements",
+        "transactions",
+        "add + remove: s",
+        "÷ ours",
+    ]
+    return _table(header, rows)
+
+
+def tagging_groups_table(groups: dict) -> str:
+    ours = groups["ours"]
+    scale = groups["slides"] / groups["naive"]["slides_timed"]
+    variants = [
+        ("`groups_summary`: one `COUNT` per group, + 2 for in none / in several", ours, 1.0),
+        (
+            "one aggregate query (a `CASE` per group and slide; the design it replaced)",
+            groups["per_group"],
+            1.0,
+        ),
+        ("naive: the tags of one slide per query, rules in Python", groups["naive"], scale),
+    ]
+    rows = [
+        [
+            label,
+            f"**{_scaled(run, 'seconds', factor)}**",
+            _scaled(run, "queries", factor),
+            _ratio(run["seconds"] * factor, ours["seconds"]),
+        ]
+        for label, run, factor in variants
+    ]
+    header = [f"variant ({groups['slides']:,} slides)", "s", "SQL statements", "s ÷ ours"]
+    return _table(header, rows)
+
+
+def tagging_counts_table(groups: dict) -> str:
+    counts = groups["ours"]["counts"]
+    rows = [[name, f"`{rule}`", f"{counts[name]:,}"] for name, rule in groups["rules"].items()]
+    rows.append(["*in no group*", "", f"{counts['in_no_group']:,}"])
+    rows.append(["*in several groups*", "", f"{counts['in_multiple_groups']:,}"])
+    return _table(["group", "rule", "slides"], rows)
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "**NO**"
+
+
+def tagging_notes(bulk: dict, groups: dict) -> str:
+    notes = []
+    naive = bulk["naive"]
+    if naive["scale"] != 1:
+        notes.append(
+            f"The naive bulk edit was timed on the first {naive['slides_timed']:,} of the "
+            f"{bulk['slides']:,} slides and its figures multiplied by {naive['scale']:g} "
+            "(marked ×): it does the same work for every slide, so it grows linearly."
+        )
+    if groups["naive"]["slides_timed"] < groups["slides"]:
+        notes.append(
+            f"The naive group count was timed on the first "
+            f"{groups['naive']['slides_timed']:,} slides and scaled the same way."
+        )
+    shape = groups.get("aggregate_query", {})
+    if shape:
+        notes.append(
+            f"Why one `COUNT` per group beats a single aggregate query: that query's SQL "
+            f"holds {shape['exists_in_sql']} `EXISTS` subqueries (each group's condition "
+            "appears three times: in its own sum, in *in no group* and in *in several "
+            f"groups*), and its plan runs {shape['subplans_in_plan']} correlated subplans, "
+            "evaluated slide by slide, while in a filtered `COUNT` PostgreSQL reads each "
+            "term's tags once (hash joins, hashed subplans), and *in no group* is an anti-join. "
+            "The number of queries grows with the number of groups (tens), never with slides."
+        )
+    return " ".join(notes)
+
+
+def tagging_section(data: dict | None) -> str:
+    if not data:
+        return "## Tagging and groups\n\nNot run (no `bench/out/tagging.json`).\n"
+    bulk, groups, db = data["bulk_tagging"], data["groups"], data["database"]
+    categories = ", ".join(
+        f"{c['key']} ({c['terms']}{', multi' if c['multi_valued'] else ''})"
+        for c in data["data"]["categories"]
+    )
+    checks, group_checks = bulk["checks"], groups["checks"]
+    return f"""## Tagging and groups
+
+{data["data"]["slides"]:,} slides with {data["data"]["tags"]:,} tags in \
+{len(data["data"]["categories"])} categories (terms per category; *multi* = multi-valued):
+{categories}. {data["data"]["untagged_slides"]:,} slides have no tags. PostgreSQL \
+{db["server_version"]} (embedded), `fsync={db["fsync"]}`, \
+`synchronous_commit={db["synchronous_commit"]}`, `shared_buffers={db["shared_buffers"]}`; \
+run on {data["machine"]["date"]}, load average \
+{", ".join(str(x) for x in data["machine"]["loadavg_at_start"])} at its start.
+
+**Bulk tagging**: add the term *{bulk["term"]}* to {bulk["slides"]:,} slides, then remove it \
+({bulk["slides_untagged_before"]:,} of them had no tags, so their review status changes both \
+ways). `tags_change`: median of {bulk["ours"]["rounds"]} rounds (totals \
+{", ".join(_seconds(t) for t in bulk["ours"]["total_seconds_all_rounds"])} s).
+
+{tagging_bulk_table(bulk)}
+
+Same tags, review statuses and audit rows after the add, on the slides both variants \
+tagged: {_yes(checks["same_state_after_add"])} ({checks["tags_added"]:,} tags, \
+{checks["audit_rows_after_add"]:,} audit rows, {checks["review_status_changes"]:,} review \
+statuses changed). The remove restored the starting tags and review statuses after both: \
+{_yes(checks["start_restored"])}.
+
+**Group counting**: the {len(groups["rules"])} groups below over all \
+{groups["slides"]:,} slides, with the slides in no group and in several; median of \
+{len(groups["ours"]["seconds_all_rounds"])} rounds for the first two rows, one run of the \
+naive way.
+
+{tagging_groups_table(groups)}
+
+Same counts as `groups_summary`: the one aggregate query \
+{_yes(group_checks["per_group_same_counts"])}, naive {_yes(group_checks["naive_same_counts"])} \
+(compared on {group_checks["naive_compared_on"]}).
+
+{tagging_counts_table(groups)}
+
+{tagging_notes(bulk, groups)}
+
+How: in-process Django against a bench database of its own (`{db["name"]}`), built once with
+`bulk_create` (single-valued categories: one term per slide, skewed like an archive: 60 % H&E,
+90 % FFPE; multi-valued: 1–3 terms, Zipf-like) and kept for later runs. Time is wall time
+around the call, SQL statements are counted with a `connection.execute_wrapper` (BEGIN and
+COMMIT not included, hence the transactions column). The naive bulk edit (`naive_tag_slide` in
+`bench/tagging_bench.py`) is what a per-slide implementation does: per slide a transaction,
+`SELECT … FOR UPDATE` of the slide, a lookup of the tag, an `INSERT` (or `DELETE`), an audit
+row, and a review-status check and update; every variant starts from the same tags and an
+empty audit log. The naive group count fetches each slide's term ids with one query and
+evaluates the parsed rules in Python. Reproduce:
+
+```sh
+{TAGGING_COMMAND}
+.venv/bin/python -m bench.report
+```
+"""
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -364,7 +552,8 @@ def slide_list_notes(runs: list[dict]) -> str:
 def render() -> str:
     deepzoom = _load("deepzoom")
     lists = _list_runs()
-    any_run = deepzoom or (lists[0] if lists else None)
+    tagging = _load("tagging")
+    any_run = deepzoom or (lists[0] if lists else None) or tagging
     if any_run is None:
         sys.exit("No results in bench/out/: run scripts/bench first.")
     return f"""# Benchmarks
@@ -375,19 +564,21 @@ Every request went over loopback (127.0.0.1) to servers started by the bench; th
 figures are in `bench/out/*.json` (not in git). To reproduce:
 
 ```sh
-make bench            # or ./scripts/bench; about 3 minutes on 2 cores (+1 minute the first time)
+make bench            # or ./scripts/bench; about 6 minutes on 2 cores (+3 minutes the first time)
 ```
 
 `scripts/bench` runs `.venv/bin/rudolfv services -- .venv/bin/python -m bench.deepzoom_bench`,
 then `… -m bench.slide_list_bench --label embedded` (embedded PostgreSQL and Redis), then the
 slide list again with `DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres` when a
-PostgreSQL answers there (`BENCH_SYSTEM_DATABASE_URL` picks another, empty skips it), and
-finally `python -m bench.report`, which writes this page. The embedded servers are the
+PostgreSQL answers there (`BENCH_SYSTEM_DATABASE_URL` picks another, empty skips it), then
+`… -m bench.tagging_bench` (in-process, no server), and finally `python -m bench.report`,
+which writes this page. The embedded servers are the
 bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
 `.data/bench/slides/`, so a test run or a development server on the machine shares neither.
 
 {deepzoom_section(deepzoom)}
 {slide_list_section(lists)}
+{tagging_section(tagging)}
 {METHOD}
 {LIMITS}{slide_list_notes(lists)}"""
 

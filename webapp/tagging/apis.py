@@ -224,7 +224,7 @@ class SlideGroupViewSet(viewsets.ModelViewSet):
     filterset_fields = ["kind"]
 
     def _with_counts(self, page: list[SlideGroup]) -> list[dict]:
-        counts = {g["id"]: g["slide_count"] for g in groups.groups_summary(page)["groups"]}
+        counts = groups.group_counts(page)
         data = s.SlideGroupSerializer(page, many=True).data
         for row in data:
             row["slide_count"] = counts.get(row["id"])
