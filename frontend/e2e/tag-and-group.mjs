@@ -11,24 +11,8 @@
  * (optional, default 120000).
  * Prints one JSON summary line and exits 0 on success; prints "E2E FAILED: ..." and exits 1.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const env = (name, fallback) => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined || value === '') fail(`environment variable ${name} is required`);
-  return value;
-};
-
-let browser;
-let page;
-function fail(message) {
-  console.error(`E2E FAILED: ${message}`);
-  // Closing the browser may itself hang on a wedged page; do not wait for it.
-  browser?.close().catch(() => undefined);
-  process.exit(1);
-}
+import { env, fail, launchPage, logIn, pass, run, startWatchdog, step, waitFor } from './harness.mjs';
 
 const BASE_URL = env('BASE_URL').replace(/\/$/, '');
 const USERNAME = env('E2E_USERNAME');
@@ -38,22 +22,10 @@ const GROUP = env('E2E_GROUP');
 const RULE = env('E2E_RULE');
 const EXPECTED_COUNT = Number(env('E2E_EXPECTED_COUNT'));
 const SCREENSHOT_DIR = env('SCREENSHOT_DIR');
-const TOTAL_TIMEOUT_MS = Number(process.env.E2E_TIMEOUT_MS || 120_000);
-const STEP_TIMEOUT_MS = 30_000;
 if (!Number.isInteger(EXPECTED_COUNT) || EXPECTED_COUNT < 0) fail('E2E_EXPECTED_COUNT must be a whole number');
+startWatchdog({ defaultTotalMs: 120_000, pollMs: 150 });
 
-let step = 'start';
-const watchdog = setTimeout(() => fail(`timed out after ${TOTAL_TIMEOUT_MS / 1000} s (last step: ${step})`), TOTAL_TIMEOUT_MS);
-const pageErrors = [];
-
-async function waitFor(predicate, what, timeoutMs = STEP_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`gave up waiting for ${what} after ${timeoutMs / 1000} s`);
-}
+let page;
 
 /** Text of the first match, or '' at once when there is none (innerText alone would wait). */
 async function textOf(locator) {
@@ -66,58 +38,23 @@ async function visibleError(scope = page) {
   return (await alert.isVisible().catch(() => false)) ? (await alert.innerText()).trim() : '';
 }
 
-async function main() {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  step = 'launch chromium';
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
+run(SCREENSHOT_DIR, async () => {
+  page = await launchPage();
+  await logIn(page, BASE_URL, USERNAME, PASSWORD);
 
-  step = 'open the app and expect the login page';
-  await page.goto(`${BASE_URL}/`);
-  await page.waitForURL(/\/login/);
-
-  step = 'log in';
-  await page.getByLabel('Username').fill(USERNAME);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await Promise.race([
-    page.waitForURL(/\/slides/),
-    page
-      .getByRole('alert')
-      .waitFor()
-      .then(async () => {
-        throw new Error(`login refused: ${await page.getByRole('alert').innerText()}`);
-      }),
-  ]);
-
-  step = 'see the slide browser';
+  step('see the slide browser');
   const items = page.locator('[data-testid="slide-item"]');
   await items.first().waitFor();
   const onPage = await items.count();
 
-  step = 'select all slides on the page';
+  step('select all slides on the page');
   await page.locator('[data-testid="select-all-on-page"]').check();
   await waitFor(
     async () => (await textOf(page.locator('[data-testid="selection-count"]'))).startsWith(`${onPage} selected`),
     `"${onPage} selected"`,
   );
 
-  step = 'open "Add terms…"';
+  step('open "Add terms…"');
   const addTerms = page.locator('[data-testid="bulk-add-terms"]');
   await addTerms.waitFor().catch(() => {
     throw new Error('no bulk toolbar: is E2E_USERNAME a pathologist or admin?');
@@ -126,14 +63,14 @@ async function main() {
   const form = page.locator('[data-testid="bulk-terms-form"]');
   await form.waitFor();
 
-  step = `pick the term "${TERM}"`;
+  step(`pick the term "${TERM}"`);
   const term = form.getByLabel(TERM, { exact: true }).first();
   await term.waitFor().catch(() => {
     throw new Error(`the vocabulary offers no active term named "${TERM}"`);
   });
   await term.check();
 
-  step = 'apply the bulk tagging';
+  step('apply the bulk tagging');
   await form.locator('[data-testid="bulk-apply"]').click();
   const result = page.locator('[data-testid="bulk-result"]');
   await waitFor(async () => {
@@ -144,11 +81,11 @@ async function main() {
   const bulkResult = (await result.innerText()).trim();
   await page.screenshot({ path: join(SCREENSHOT_DIR, 'bulk-tagged.png') });
 
-  step = 'open the Groups page';
+  step('open the Groups page');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Groups', exact: true }).click();
   await page.waitForURL(/\/groups/);
 
-  step = `create the rule group "${GROUP}"`;
+  step(`create the rule group "${GROUP}"`);
   const row = page.locator(`[data-testid="group-row"][data-group-name=${JSON.stringify(GROUP)}]`);
   await page.locator('[data-testid="group-summary"]').waitFor();
   await page.locator('table[aria-label="Groups"]').waitFor();
@@ -174,7 +111,7 @@ async function main() {
     return (await save.count()) === 0;
   }, 'the group form to close after saving');
 
-  step = `wait for "${GROUP}" to show ${EXPECTED_COUNT} slides`;
+  step(`wait for "${GROUP}" to show ${EXPECTED_COUNT} slides`);
   let groupCount = null;
   let lastReload = Date.now();
   await waitFor(async () => {
@@ -194,18 +131,5 @@ async function main() {
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(SCREENSHOT_DIR, 'groups.png') });
 
-  if (pageErrors.length) throw new Error(`the page threw: ${pageErrors.join(' | ')}`);
-  await browser.close();
-  clearTimeout(watchdog);
-  console.log(
-    JSON.stringify({ ok: true, group_count: groupCount, slides_selected: onPage, bulk_result: bulkResult, rule_preview: previewText }),
-  );
-  process.exit(0);
-}
-
-main().catch(async (err) => {
-  // A picture of the failing page is usually the quickest diagnosis.
-  await page?.screenshot({ path: join(SCREENSHOT_DIR, 'failure.png'), timeout: 5000 }).catch(() => undefined);
-  const extra = pageErrors.length ? `; page errors: ${pageErrors.join(' | ')}` : '';
-  fail(`${step}: ${err?.message?.split('\n')[0] ?? err}${extra}`);
+  await pass({ ok: true, group_count: groupCount, slides_selected: onPage, bulk_result: bulkResult, rule_preview: previewText });
 });

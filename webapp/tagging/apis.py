@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +15,7 @@ from webapp.slides.filters import SlideFilter
 from webapp.slides.models import Slide
 from webapp.slides.serializers import SlideListSerializer
 from webapp.tagging import serializers as s
+from webapp.tagging.filters import TermFilter
 from webapp.tagging.models import Category, GroupSnapshot, SlideGroup, SlideTag, TagRule, Term
 from webapp.tagging.services import csv_io, groups, rules, tags, vocabulary
 from webapp.tagging.services.suggestions import slide_suggestions
@@ -64,19 +66,9 @@ class TermViewSet(
 ):
     permission_classes = [ReadOrAdmin]
     serializer_class = s.TermSerializer
-    filterset_fields = {"category__key": ["exact"], "active": ["exact"]}
-    search_fields = ["name", "synonyms", "code"]
+    filterset_class = TermFilter
+    queryset = Term.objects.select_related("category").order_by("category__order", "name")
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-
-    def get_queryset(self):
-        queryset = Term.objects.select_related("category").order_by("category__order", "name")
-        key = self.request.query_params.get("category")
-        if key and not key.isdigit():
-            queryset = queryset.filter(category__key=key)
-        elif key:
-            queryset = queryset.filter(category_id=key)
-        text = self.request.query_params.get("search", "").strip()
-        return queryset.filter(name__icontains=text) if text else queryset
 
     def perform_create(self, serializer):
         data = serializer.validated_data
@@ -312,8 +304,6 @@ class ExportCsvApi(APIView):
     def get(self, request):
         filterset = SlideFilter(request.query_params, queryset=Slide.objects.all(), request=request)
         if not filterset.is_valid():
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError(filterset.errors)
         response = StreamingHttpResponse(
             csv_io.export_rows(filterset.qs), content_type="text/csv; charset=utf-8"
