@@ -94,3 +94,22 @@ def test_vocabulary_is_admin_managed(api_as, slides):
     assert AuditEvent.objects.filter(action__startswith="vocabulary.").count() == 2
     found = admin.get("/api/terms/", {"category": "stain", "search": "mlh"}).json()
     assert [t["name"] for t in found["results"]] == ["IHC MLH1"]
+
+
+def test_renamed_terms_keep_group_rules_working(api_as, slides, term):
+    admin = api_as("admin")
+    pas = term("stain", "PAS")
+    admin.post("/api/tags/bulk/", {"slides": [slides[0].pk], "add": [pas.pk]}, format="json")
+    group = admin.post("/api/groups/", {"name": "PAS", "rule": "stain = PAS"}, format="json").json()
+    renamed = admin.patch(
+        f"/api/terms/{pas.pk}/", {"name": "Periodic acid-Schiff"}, format="json"
+    ).json()
+    assert "PAS" in renamed["synonyms"]
+    assert admin.get(f"/api/groups/{group['id']}/").json()["slide_count"] == 1
+
+    unused = admin.post(
+        "/api/terms/", {"category": pas.category_id, "name": "Toluidine blue"}, format="json"
+    ).json()
+    admin.post("/api/groups/", {"name": "TB", "rule": 'stain = "toluidine blue"'}, format="json")
+    refused = admin.delete(f"/api/terms/{unused['id']}/")
+    assert refused.status_code == 409 and "TB" in refused.json()["detail"]

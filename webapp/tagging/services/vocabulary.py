@@ -91,9 +91,13 @@ def term_create(
 @transaction.atomic
 def term_update(*, actor, term: Term, **changes) -> Term:
     before = term_snapshot(term)
+    old_name = term.name
     for field in ("name", "code", "synonyms", "active"):
         if field in changes:
             setattr(term, field, changes[field])
+    if term.name != old_name and old_name.casefold() not in {x.casefold() for x in term.synonyms}:
+        # Group rules name terms: the old name stays a synonym, so they keep their meaning.
+        term.synonyms = [*term.synonyms, old_name]
     try:
         with transaction.atomic():
             term.save()
@@ -112,12 +116,39 @@ def term_update(*, actor, term: Term, **changes) -> Term:
     return term
 
 
+def groups_naming(term: Term) -> list[str]:
+    """Names of the rule groups whose rule names the term (by name or synonym)."""
+    from webapp.tagging.models import GroupKind, SlideGroup
+    from webapp.tagging.rule_language import RuleError, parse
+
+    names = {n.casefold() for n in (term.name, *term.synonyms)}
+    key = term.category.key
+
+    def mentions(tree) -> bool:
+        if tree[0] in ("and", "or"):
+            return any(mentions(child) for child in tree[1])
+        if tree[0] == "not":
+            return mentions(tree[1])
+        return tree[0] == "has" and tree[1] == key and any(n.casefold() in names for n in tree[2])
+
+    found = []
+    for group in SlideGroup.objects.filter(kind=GroupKind.RULE, rule__icontains=key):
+        try:
+            if mentions(parse(group.rule)):
+                found.append(group.name)
+        except RuleError:
+            continue
+    return found
+
+
 @transaction.atomic
 def term_delete(*, actor, term: Term) -> None:
     used = SlideTag.objects.filter(term=term).count()
-    if used or term.rules.exists():
+    groups = groups_naming(term)
+    if used or term.rules.exists() or groups:
         raise ServiceError(
-            f"{term.name!r} is used by {used} slide tags or by tag rules; deactivate it instead.",
+            f"{term.name!r} is used by {used} slide tags, by tag rules or by the group rules of "
+            f"{', '.join(groups) or 'no group'}; deactivate it instead.",
             code="in_use",
             status_code=409,
         )
