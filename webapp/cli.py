@@ -255,6 +255,64 @@ def scan(root: str | None, background: bool) -> None:
         click.echo(f"{slide_root.name}: {done.message}")
 
 
+@main.command()
+@click.option("--config", "config_name", required=True, help="A tiling configuration's name.")
+@click.option("--group", help="A slide group's name (or id).")
+@click.option("--untiled", is_flag=True, help="Every registered slide not yet tiled.")
+@click.option("--workers", default=1, show_default=True, help="Processes per slide.")
+@click.argument("slides", nargs=-1)
+def tile(config_name: str, group: str | None, untiled: bool, workers: int, slides) -> None:
+    """Tile SLIDES (ids or relative paths), a --group or all --untiled slides, here, with a
+    progress bar; no web server or worker needed."""
+    _django()
+    from tqdm import tqdm
+
+    from webapp.core.errors import ServiceError
+    from webapp.slides.models import Slide
+    from webapp.tagging.models import SlideGroup
+    from webapp.tiling import services
+    from webapp.tiling.models import TilingConfig
+
+    config = TilingConfig.objects.filter(name=config_name).first()
+    if config is None:
+        names = ", ".join(TilingConfig.objects.values_list("name", flat=True)) or "none yet"
+        raise click.ClickException(f"No tiling configuration {config_name!r} ({names}).")
+    chosen_group = None
+    if group:
+        chosen_group = SlideGroup.objects.filter(
+            **({"pk": int(group)} if group.isdigit() else {"name": group})
+        ).first()
+        if chosen_group is None:
+            raise click.ClickException(f"No slide group {group!r}.")
+    ids = [
+        int(s)
+        if s.isdigit()
+        else Slide.objects.filter(relative_path=s).values_list("pk", flat=True).first()
+        for s in slides
+    ]
+    if None in ids:
+        raise click.ClickException(
+            "Unknown slide: " + ", ".join(s for s, i in zip(slides, ids, strict=True) if i is None)
+        )
+    try:
+        run = services.run_start(
+            config=config, slide_ids=ids or None, group=chosen_group, untiled=untiled
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from exc
+    with tqdm(total=run.total, desc=f"{config.name}", unit="slide") as bar:
+        for tiling_id in list(services.run_tilings(run)):
+            done = services.slide_tile(tiling_id=tiling_id, workers=workers)
+            bar.update(1)
+            if done.status == "failed":
+                tqdm.write(f"failed: {done.slide.relative_path}: {done.error}")
+    run.refresh_from_db()
+    click.echo(
+        f"{run.done} tiled, {run.skipped} already tiled, {run.failed} failed; "
+        f"{run.tile_count} tiles."
+    )
+
+
 @main.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(args: tuple[str, ...]) -> None:

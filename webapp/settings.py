@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "webapp.slides",
     "webapp.tagging",
     "webapp.audit",
+    "webapp.tiling",
 ]
 
 MIDDLEWARE = [
@@ -101,7 +102,7 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 6 * 3600 - 60)
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"slides.*": {"queue": "io"}}
+CELERY_TASK_ROUTES = {"slides.*": {"queue": "io"}, "tiling.*": {"queue": "cpu"}}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # A visibility timeout longer than the longest task, so Redis does not redeliver running work.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}

@@ -54,6 +54,8 @@ class Slide(models.Model):
     mpp_x = models.FloatField(null=True, blank=True)
     mpp_y = models.FloatField(null=True, blank=True)
     objective_power = models.FloatField(null=True, blank=True)
+    # Set by an admin for a slide whose file carries no usable mpp (tiling needs one).
+    mpp_override = models.FloatField(null=True, blank=True)
     properties = models.JSONField(default=dict, blank=True)
     associated_images = models.JSONField(default=list, blank=True)
 

@@ -28,6 +28,8 @@ export const routes: RouteObject[] = [
       { path: paths.vocabulary, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).VocabularyRoute }) },
       { path: paths.tagRules, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).TagRulesRoute }) },
       { path: paths.audit, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).AuditRoute }) },
+      { path: paths.tiling, lazy: async () => ({ Component: (await import('./routes/tiling')).TilingRoute }) },
+      { path: '/tiling/runs/:runId', lazy: async () => ({ Component: (await import('./routes/tiling')).TilingRunRoute }) },
       {
         path: paths.slideRoots,
         element: (

@@ -9,4 +9,6 @@ export const paths = {
   vocabulary: '/vocabulary',
   tagRules: '/tag-rules',
   audit: '/audit',
+  tiling: '/tiling',
+  tilingRun: (id: number | string) => `/tiling/runs/${id}`,
 } as const;

@@ -152,3 +152,56 @@ export function makeGroup(id: number, overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
+
+export function makeTilingConfig(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    name: `256px @ 0.5 #${id}`,
+    description: '',
+    params: { tile_size: 256, target_mpp: 0.5, stride: null, min_tissue_fraction: 0.5, features: true, tissue: {} },
+    key: `t256-m0.5-${id}`,
+    created_at: '2024-06-01T09:00:00Z',
+    ...overrides,
+  };
+}
+
+export function makeTilingRun(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    config: 1,
+    config_name: '256px @ 0.5 #1',
+    status: 'succeeded',
+    selection: {},
+    total: 4,
+    done: 3,
+    failed: 1,
+    skipped: 0,
+    tile_count: 1200,
+    created_at: '2024-06-01T09:00:00Z',
+    started_at: '2024-06-01T09:00:01Z',
+    finished_at: '2024-06-01T09:10:00Z',
+    ...overrides,
+  };
+}
+
+export function makeSlideTiling(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    slide: 1,
+    slide_name: 'CMU-1.svs',
+    config: 1,
+    config_name: '256px @ 0.5 #1',
+    run: 1,
+    status: 'done',
+    error: '',
+    tile_count: 400,
+    tissue_area_mm2: 12.5,
+    tiles_done: 400,
+    tiles_total: 400,
+    seconds: 31.2,
+    mask_url: `/api/slide-tilings/${id}/mask.png`,
+    updated_at: '2024-06-01T09:05:00Z',
+    finished_at: '2024-06-01T09:05:00Z',
+    ...overrides,
+  };
+}

@@ -8,6 +8,7 @@ import {
   makeGroup,
   makeSlideDetail,
   makeTag,
+  makeTilingConfig,
   page,
   users,
   type FixtureUser,
@@ -131,6 +132,10 @@ export const handlers = [
     HttpResponse.json(page([{ id: 1, name: 'archive', path: '/data/archive', slide_count: 4, created_at: '2024-05-01T10:00:00Z', last_scan: null }])),
   ),
   http.get('*/api/slides/:id/thumbnail/', () => new HttpResponse(null, { status: 404 })),
+  // Tiling: empty by default; the tiling tests answer with their own data.
+  http.get('*/api/tiling-configs/', () => requireLogin() ?? HttpResponse.json(page([makeTilingConfig(1)]))),
+  http.get('*/api/tiling-runs/', () => requireLogin() ?? HttpResponse.json(page([]))),
+  http.get('*/api/slides/:id/tilings/', () => requireLogin() ?? HttpResponse.json([])),
 ];
 
 export const server = setupServer(...handlers);

@@ -1,5 +1,5 @@
 import OpenSeadragon from 'openseadragon';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { env } from '@/config/env';
 import type { Dzi } from '../api/slide-schemas';
 import { ScaleBar } from './scale-bar';
@@ -15,13 +15,15 @@ function Icon({ d }: { d: string }) {
 interface Props {
   dzi: Dzi;
   mpp: number | null;
+  /** Rendered over the image once the viewer exists (panels that draw on it). */
+  overlay?: (viewer: OpenSeadragon.Viewer) => ReactNode;
 }
 
 /**
  * The deep-zoom viewer. OpenSeadragon's own buttons need image files from a `prefixUrl`;
  * we draw our own controls instead, so nothing is fetched from a CDN.
  */
-export function OsdViewer({ dzi, mpp }: Props) {
+export function OsdViewer({ dzi, mpp, overlay }: Props) {
   const hostRef = useRef<HTMLDivElement>(null);
   const [viewer, setViewer] = useState<OpenSeadragon.Viewer | null>(null);
   const [fullPage, setFullPage] = useState(false);
@@ -100,6 +102,7 @@ export function OsdViewer({ dzi, mpp }: Props) {
         </button>
       </div>
       <ScaleBar viewer={viewer} mpp={mpp} />
+      {viewer && overlay?.(viewer)}
       {openError && (
         <div className="error-message viewer-error" role="alert">
           {openError}

@@ -1,7 +1,7 @@
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
 import { Pagination } from '@/components/pagination';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useSlides } from '../api/get-slides';
 import { useSelection } from '../hooks/use-selection';
 import { useSlideFilters } from '../hooks/use-slide-filters';
@@ -14,8 +14,14 @@ import { SlideGrid } from './slide-grid';
 import { SlideTable } from './slide-table';
 import { ViewToggle } from './view-toggle';
 
-/** `canEdit`: the user may tag, review and import (pathologist, admin); the server enforces it too. */
-export function SlideBrowser({ canEdit = false }: { canEdit?: boolean }) {
+interface Props {
+  /** The user may tag, review and import (pathologist, admin); the server enforces it too. */
+  canEdit?: boolean;
+  /** More actions on the selection, supplied by other features through the app layer. */
+  renderSelectionActions?: (slideIds: number[]) => ReactNode;
+}
+
+export function SlideBrowser({ canEdit = false, renderSelectionActions }: Props) {
   const { filters, apiParams, update, clear } = useSlideFilters();
   const slidesQuery = useSlides(apiParams);
   const selection = useSelection();
@@ -49,6 +55,7 @@ export function SlideBrowser({ canEdit = false }: { canEdit?: boolean }) {
           disabled={pageIds.length === 0}
         >
           {canEdit && selection.selected.size > 0 && <BulkActions slideIds={[...selection.selected]} />}
+          {selection.selected.size > 0 && renderSelectionActions?.([...selection.selected])}
         </SelectionToolbar>
         {slidesQuery.isLoading && <Loading label="Loading slides…" />}
         {slidesQuery.isError && <ErrorMessage error={slidesQuery.error} onRetry={() => slidesQuery.refetch()} />}

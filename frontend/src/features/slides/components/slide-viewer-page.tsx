@@ -1,3 +1,5 @@
+import type OpenSeadragon from 'openseadragon';
+import type { ReactNode } from 'react';
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
@@ -9,8 +11,14 @@ import { MetadataPanel } from './metadata-panel';
 import { OsdViewer } from './osd-viewer';
 import { StatusBadge } from './status-badge';
 
-/** `canEdit`: the user may tag and review (pathologist, admin); the server enforces it too. */
-export function SlideViewerPage({ canEdit = false }: { canEdit?: boolean }) {
+interface Props {
+  /** The user may tag and review (pathologist, admin); the server enforces it too. */
+  canEdit?: boolean;
+  /** Extra layers over the open image (e.g. tiling overlays), supplied through the app layer. */
+  renderOverlay?: (viewer: OpenSeadragon.Viewer, slideId: number) => ReactNode;
+}
+
+export function SlideViewerPage({ canEdit = false, renderOverlay }: Props) {
   const { slideId } = useParams();
   const location = useLocation();
   const navigate = useNavigate();
@@ -55,7 +63,13 @@ export function SlideViewerPage({ canEdit = false }: { canEdit?: boolean }) {
           )}
           {viewable && dziQuery.isLoading && <Loading label="Opening image…" />}
           {viewable && dziQuery.isError && <ErrorMessage error={dziQuery.error} onRetry={() => dziQuery.refetch()} />}
-          {viewable && dziQuery.data && <OsdViewer dzi={dziQuery.data} mpp={dziQuery.data.mpp.x ?? slide.mpp_x} />}
+          {viewable && dziQuery.data && (
+            <OsdViewer
+              dzi={dziQuery.data}
+              mpp={dziQuery.data.mpp.x ?? slide.mpp_x}
+              overlay={renderOverlay ? (viewer) => renderOverlay(viewer, id) : undefined}
+            />
+          )}
         </section>
         {slide && <MetadataPanel slide={slide} canEdit={canEdit} />}
       </div>

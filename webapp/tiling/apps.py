@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TilingConfigApp(AppConfig):
+    name = "webapp.tiling"
+    label = "tiling"
