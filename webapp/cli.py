@@ -95,6 +95,12 @@ def _load_demo() -> None:
     click.echo(f"Demo slides in {folder} (generated once)…")
     make_demo_slides(folder)
     _add_and_scan(folder, name="Demo slides", background=False)
+    from webapp.tiling.models import TilingConfig
+    from webapp.tiling.services import config_create
+
+    if not TilingConfig.objects.exists():
+        # The paper's recipe, so the Tiling page has something to launch at once.
+        config_create(name="RudolfV paper: 256 px at 0.5 µm/px", params={})
 
 
 def _add_and_scan(folder: Path, *, name: str | None = None, background: bool) -> None:
