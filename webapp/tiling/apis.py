@@ -1,6 +1,5 @@
 import random
 
-from curation.slide_reader import SlideReader
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from curation.slide_metadata import SlideReadError, render_jpeg
+from curation.slide_reader import SlideReader
 from curation.tile_store import read_tiles
 from webapp.accounts.permissions import IsAdmin, ReadOrAdmin
 from webapp.core.errors import NotFound, ServiceError
@@ -96,24 +96,22 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             ).order_by("?")[:n]
         )
         rng = random.Random(int(pk))
-        picks = []
-        for i in range(n if tilings else 0):
-            tiling = tilings[i % len(tilings)]
-            picks.append({"tiling": tiling, "index": rng.randrange(tiling.tile_count)})
         out = []
-        for pick in picks:
-            table = read_tiles(services.tiling_file(pick["tiling"]), columns=["x", "y"])
-            row = pick["index"]
-            out.append(
-                {
-                    "slide": pick["tiling"].slide_id,
-                    "tiling": pick["tiling"].pk,
-                    "index": row,
-                    "x": table["x"][row].as_py(),
-                    "y": table["y"][row].as_py(),
-                    "url": f"/api/slide-tilings/{pick['tiling'].pk}/tiles/{row}.jpg",
-                }
-            )
+        for i, tiling in enumerate(tilings):
+            # Spread the n picks over the slides; each slide's file is read once.
+            share = n // len(tilings) + (1 if i < n % len(tilings) else 0)
+            table = read_tiles(services.tiling_file(tiling), columns=["x", "y"])
+            for row in rng.sample(range(table.num_rows), min(share, table.num_rows)):
+                out.append(
+                    {
+                        "slide": tiling.slide_id,
+                        "tiling": tiling.pk,
+                        "index": row,
+                        "x": table["x"][row].as_py(),
+                        "y": table["y"][row].as_py(),
+                        "url": f"/api/slide-tilings/{tiling.pk}/tiles/{row}.jpg",
+                    }
+                )
         return Response(out)
 
 

@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from curation.tile_store import remove_stale_temporaries, store_path
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from curation import tiling as curation_tiling
 from curation.slide_metadata import SlideReadError
+from curation.tile_store import remove_stale_temporaries, store_path
 from webapp.core.errors import ServiceError
 from webapp.slides.models import Slide, SlideStatus
 from webapp.tiling.models import RunStatus, SlideTiling, TileStatus, TilingConfig, TilingRun
@@ -189,9 +189,14 @@ def slide_tile(
                 "config_name": config.name,
             },
         )
-    except SlideReadError as exc:
+    except OperationalError:
+        raise  # the database is away: the task retries
+    except Exception as exc:  # noqa: BLE001 - one slide's failure must not stall its run
+        if not isinstance(exc, SlideReadError):
+            logger.exception("Tiling slide %s failed unexpectedly", slide.pk)
+        reason = str(exc) if isinstance(exc, SlideReadError) else f"Unexpected error: {exc}"
         SlideTiling.objects.filter(pk=tiling_id).update(
-            status=TileStatus.FAILED, error=str(exc), finished_at=timezone.now()
+            status=TileStatus.FAILED, error=reason, finished_at=timezone.now()
         )
         _count(run_id, "failed")
         return SlideTiling.objects.get(pk=tiling_id)
