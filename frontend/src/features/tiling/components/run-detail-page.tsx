@@ -1,4 +1,5 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useQueryClient } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
@@ -8,7 +9,7 @@ import { paths } from '@/config/paths';
 import { formatDateTime } from '@/utils/format';
 import { useRunSlides } from '../api/run-slides';
 import { useTilingRun } from '../api/runs';
-import { isActive, SLIDE_TILING_STATUSES } from '../api/schemas';
+import { isActive, SLIDE_TILING_STATUSES, tilingKeys } from '../api/schemas';
 import { RunProgress, RunStatusBadge } from './run-progress';
 import { RunSlidesTable } from './run-slides-table';
 import { TileGallery } from './tile-gallery';
@@ -23,6 +24,16 @@ export function RunDetailPage() {
   const [pageSize, setPageSize] = useState(50);
   const live = run.data ? isActive(run.data.status) : false;
   const slides = useRunSlides(id, { status: status || undefined, page, page_size: pageSize }, live);
+  const queryClient = useQueryClient();
+  const wasLive = useRef(live);
+  useEffect(() => {
+    // The last poll may predate the last slide finishing: refresh once when the run ends.
+    if (wasLive.current && !live) {
+      void queryClient.invalidateQueries({ queryKey: tilingKeys.runSlides(id, {}).slice(0, 4) });
+      void queryClient.invalidateQueries({ queryKey: tilingKeys.gallery(id) });
+    }
+    wasLive.current = live;
+  }, [live, id, queryClient]);
 
   if (!valid) return <PageMessage title="Run not found" />;
 
