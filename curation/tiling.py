@@ -10,7 +10,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -89,30 +89,45 @@ def plan_slide(reader: SlideReader, config: TilingConfig) -> tuple[TileGrid, np.
     return grid, mask, scale
 
 
+def _read_batch(
+    reader: SlideReader, grid: TileGrid, config: TilingConfig, start: int, stop: int
+) -> np.ndarray:
+    return np.stack(
+        [
+            reader.read(int(x), int(y), config.tile_size, config.target_mpp)
+            for x, y in zip(grid.x[start:stop], grid.y[start:stop], strict=True)
+        ]
+    )
+
+
 def _measure(
-    reader: SlideReader,
-    grid: TileGrid,
-    config: TilingConfig,
-    progress: Progress | None = None,
-    done_before: int = 0,
-    total: int | None = None,
+    reader: SlideReader, grid: TileGrid, config: TilingConfig, progress: Progress | None = None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Features and quality signals of the grid's tiles, `batch_size` tiles at a time."""
+    """Features and quality signals of the grid's tiles, `batch_size` tiles at a time.
+
+    The next batch is read in a second thread while this one's features are computed:
+    OpenSlide's decoding and PIL's resampling release the GIL, so reading and measuring
+    overlap (two batches in memory at most).
+    """
     if not config.features or len(grid) == 0:
         return None, None
+    starts = list(range(0, len(grid), config.batch_size))
     features, quality = [], []
-    for start in range(0, len(grid), config.batch_size):
-        stop = min(start + config.batch_size, len(grid))
-        tiles = np.stack(
-            [
-                reader.read(int(x), int(y), config.tile_size, config.target_mpp)
-                for x, y in zip(grid.x[start:stop], grid.y[start:stop], strict=True)
-            ]
-        )
-        features.append(colour_features(tiles))
-        quality.append(quality_signals(tiles))
-        if progress:
-            progress(done_before + stop, total or len(grid))
+    with ThreadPoolExecutor(max_workers=1) as reader_thread:
+
+        def fetch(start: int) -> Future:
+            stop = min(start + config.batch_size, len(grid))
+            return reader_thread.submit(_read_batch, reader, grid, config, start, stop)
+
+        pending = fetch(starts[0])
+        for i, start in enumerate(starts):
+            tiles = pending.result()
+            if i + 1 < len(starts):
+                pending = fetch(starts[i + 1])
+            features.append(colour_features(tiles))
+            quality.append(quality_signals(tiles))
+            if progress:
+                progress(start + len(tiles), len(grid))
     return np.concatenate(features), np.concatenate(quality)
 
 
