@@ -161,7 +161,7 @@ class BulkTagApi(APIView):
 class ReviewApi(APIView):
     permission_classes = [IsCurator]
 
-    @extend_schema(request=s.ReviewSerializer, responses=s.BulkTagResultSerializer)
+    @extend_schema(request=s.ReviewSerializer, responses=s.ReviewResultSerializer)
     def post(self, request):
         data = s.ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -90,6 +90,11 @@ class ReviewSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class ReviewResultSerializer(serializers.Serializer):
+    slides = serializers.IntegerField()
+    changed = serializers.IntegerField()
+
+
 class SuggestionSerializer(serializers.Serializer):
     term = TermSerializer()
     reason = serializers.CharField()

@@ -4,9 +4,10 @@ import os
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from webapp.accounts.models import User
+from webapp.core.db import save_unique
 from webapp.core.errors import ServiceError
 from webapp.slides.models import SlideRoot
 
@@ -49,13 +50,10 @@ def root_create(*, name: str, path: str, created_by: User | None = None) -> Slid
                 "a slide must belong to one root only.",
                 code="overlapping_root",
             )
-    try:
-        with transaction.atomic():
-            return SlideRoot.objects.create(name=name, path=str(resolved), created_by=created_by)
-    except IntegrityError as exc:
-        raise ServiceError(
-            f"A slide root named {name!r} exists already.", code="duplicate"
-        ) from exc
+    return save_unique(
+        SlideRoot(name=name, path=str(resolved), created_by=created_by),
+        f"A slide root named {name!r} exists already.",
+    )
 
 
 def root_for_path(path: str) -> SlideRoot | None:

@@ -3,7 +3,7 @@
 import operator
 from functools import reduce
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import (
     Case,
     Exists,
@@ -17,6 +17,7 @@ from django.db.models import (
 from django.db.models.lookups import GreaterThan
 
 from webapp.audit.services import Change, audit_one, audit_record
+from webapp.core.db import save_unique
 from webapp.core.errors import ServiceError
 from webapp.slides.models import Slide
 from webapp.tagging.models import GroupKind, GroupSnapshot, SlideGroup, SlideTag
@@ -127,18 +128,17 @@ def group_create(
     description: str = "",
 ) -> SlideGroup:
     _validate(kind=kind, rule=rule, weight=weight)
-    try:
-        with transaction.atomic():
-            group = SlideGroup.objects.create(
-                name=name,
-                kind=kind,
-                rule=rule if kind == GroupKind.RULE else "",
-                weight=weight,
-                description=description,
-                created_by=actor,
-            )
-    except IntegrityError as exc:
-        raise ServiceError(f"A group named {name!r} exists already.", code="duplicate") from exc
+    group = save_unique(
+        SlideGroup(
+            name=name,
+            kind=kind,
+            rule=rule if kind == GroupKind.RULE else "",
+            weight=weight,
+            description=description,
+            created_by=actor,
+        ),
+        f"A group named {name!r} exists already.",
+    )
     audit_one(
         actor=actor,
         action="group.create",
@@ -157,13 +157,7 @@ def group_update(*, actor, group: SlideGroup, **changes) -> SlideGroup:
         if field in changes:
             setattr(group, field, changes[field])
     _validate(kind=group.kind, rule=group.rule, weight=group.weight)
-    try:
-        with transaction.atomic():
-            group.save()
-    except IntegrityError as exc:
-        raise ServiceError(
-            f"A group named {group.name!r} exists already.", code="duplicate"
-        ) from exc
+    save_unique(group, f"A group named {group.name!r} exists already.")
     audit_one(
         actor=actor,
         action="group.update",

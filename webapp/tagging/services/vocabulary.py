@@ -1,10 +1,11 @@
 """The controlled vocabulary: lookups by name or synonym, and audited edits."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.db.models.functions import Upper
 
 from webapp.audit.services import audit_one
+from webapp.core.db import save_unique
 from webapp.core.errors import ServiceError
 from webapp.tagging.models import Category, SlideTag, Term
 
@@ -98,13 +99,7 @@ def term_update(*, actor, term: Term, **changes) -> Term:
     if term.name != old_name and old_name.casefold() not in {x.casefold() for x in term.synonyms}:
         # Group rules name terms: the old name stays a synonym, so they keep their meaning.
         term.synonyms = [*term.synonyms, old_name]
-    try:
-        with transaction.atomic():
-            term.save()
-    except IntegrityError as exc:
-        raise ServiceError(
-            f"{term.category.key!r} has a term {term.name!r} already.", code="duplicate"
-        ) from exc
+    save_unique(term, f"{term.category.key!r} has a term {term.name!r} already.")
     audit_one(
         actor=actor,
         action="vocabulary.term_update",
