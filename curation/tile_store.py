@@ -14,7 +14,6 @@ datasets skip and `remove_stale_temporaries` deletes.
 import json
 import os
 import time
-import uuid
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -24,6 +23,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from curation.atomic import TEMP_SUFFIX, atomic_write
+
 try:
     LIBRARY_VERSION: str = version("rudolfv")
 except PackageNotFoundError:  # running from a source tree that was never installed
@@ -31,9 +32,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 METADATA_KEY = b"rudolfv"
 BASE_COLUMNS = ("x", "y", "size", "mpp", "tissue_fraction")
-# Temporaries are hidden (leading dot: pyarrow.dataset and our folder scan skip them) and end
-# in this suffix, which is how remove_stale_temporaries recognises them.
-TEMP_SUFFIX = ".tmp"
+# Temporaries (curation.atomic) are hidden (leading dot: pyarrow.dataset and our folder scan
+# skip them) and end in TEMP_SUFFIX, which is how remove_stale_temporaries recognises them.
 
 
 def _column(values, n: int, dtype: type, name: str) -> pa.Array:
@@ -97,36 +97,22 @@ def tile_table(
     return pa.table(columns)
 
 
-def _temporary_path(path: Path) -> Path:
-    """A hidden, unique name next to `path`: same folder (so the rename is atomic, never a
-    cross-device copy) and unique per attempt (so concurrent writers never share one)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
-
-
 def write_tile_table(path: str | Path, table: pa.Table, metadata: dict) -> Path:
     """Write `table` to `path` as zstd Parquet, atomically, and return `path`.
 
     `metadata` (tiling parameters, slide identity, ...; JSON-serialisable) is stored as JSON
     under the schema metadata key b"rudolfv", with "library_version" added. The file is written
-    and fsynced under a hidden temporary name in the same folder, then renamed over `path`: on
-    any failure the temporary is removed and `path` is untouched (absent, or its old content).
+    and fsynced under a hidden temporary name in the same folder, then renamed over `path`
+    (`curation.atomic.atomic_write`): on any failure the temporary is removed and `path` is
+    untouched (absent, or its old content).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = json.dumps({**metadata, "library_version": LIBRARY_VERSION}, sort_keys=True)
     table = table.replace_schema_metadata(
         {**(table.schema.metadata or {}), METADATA_KEY: payload.encode()}
     )
-    temporary = _temporary_path(path)
-    try:
-        with temporary.open("wb") as sink:
-            pq.write_table(table, sink, compression="zstd")
-            sink.flush()
-            os.fsync(sink.fileno())  # the rename must not outlive the data after a power cut
-        os.replace(temporary, path)
-    except BaseException:  # KeyboardInterrupt too: never leave a temporary behind if we can
-        temporary.unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as temporary, temporary.open("wb") as sink:
+        pq.write_table(table, sink, compression="zstd")
     return path
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "webapp.tagging",
     "webapp.audit",
     "webapp.tiling",
+    "webapp.clusters",
 ]
 
 MIDDLEWARE = [
@@ -102,7 +103,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 6 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 6 * 3600 - 60)
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_ROUTES = {"slides.*": {"queue": "io"}, "tiling.*": {"queue": "cpu"}}
+CELERY_TASK_ROUTES = {
+    "slides.*": {"queue": "io"},
+    "tiling.*": {"queue": "cpu"},
+    # Any worker may serve gpu: clustering falls back to the CPU when FAISS/torch see no GPU.
+    "clusters.*": {"queue": "gpu"},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # A visibility timeout longer than the longest task, so Redis does not redeliver running work.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
@@ -124,6 +130,10 @@ SLIDE_HANDLE_CACHE_SIZE = env_int("SLIDE_HANDLE_CACHE_SIZE", 64)
 TOKEN_CACHE_SECONDS = env_int("TOKEN_CACHE_SECONDS", 60)
 DEEPZOOM_SLIDE_TTL = env_int("DEEPZOOM_SLIDE_TTL", 10)  # seconds a web process trusts its copy
 SCAN_CHUNK_SIZE = env_int("SCAN_CHUNK_SIZE", 25)
+
+# Cluster runs: a running run whose heartbeat is older than this is shown as interrupted.
+CLUSTER_HEARTBEAT_STALE_S = env_int("CLUSTER_HEARTBEAT_STALE_S", 300)
+CLUSTER_HEARTBEAT_EVERY_S = env_int("CLUSTER_HEARTBEAT_EVERY_S", 20)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -174,6 +184,8 @@ SPECTACULAR_SETTINGS = {
         "ScanStatusEnum": "webapp.slides.models.ScanStatus",
         "RoleEnum": "webapp.accounts.models.Role",
         "ReviewStatusEnum": "webapp.slides.models.ReviewStatus",
+        "ClusterRunStatusEnum": "webapp.clusters.models.RunStatus",
+        "ClusterStatusEnum": "webapp.clusters.models.ClusterStatus",
     },
 }
 

@@ -71,7 +71,78 @@ ENDPOINTS = [
     ("delete", "/api/users/{user}/", None, _expect(401, 403, 403, 405)),
     ("delete", "/api/slides/{slide}/", None, _expect(401, 405, 405, 405)),
     ("put", "/api/slide-roots/{root}/", {}, _expect(401, 403, 403, 405)),
+    # Semantic tile clusters: everyone reads; pathologists and admins review, merge and edit
+    # the vocabulary; admins launch, cancel, resume, lock and settle.
+    ("get", "/api/semantic-categories/", None, READ),
+    (
+        "post",
+        "/api/semantic-categories/",
+        {"name": "Nerve", "colour": "#000000", "default_weight": 1},
+        _expect(401, 403, 201, 201),
+    ),
+    ("patch", "/api/semantic-categories/{category}/", {"description": "d"}, CURATE),
+    ("delete", "/api/semantic-categories/{category}/", None, _expect(401, 403, 204, 204)),
+    ("get", "/api/cluster-runs/", None, READ),
+    ("get", "/api/cluster-runs/{run}/", None, READ),
+    ("post", "/api/cluster-runs/", {"config": "{config}"}, _expect(401, 403, 403, 400)),
+    ("post", "/api/cluster-runs/{run}/cancel/", None, _expect(401, 403, 403, 409)),
+    ("post", "/api/cluster-runs/{run}/resume/", None, _expect(401, 403, 403, 409)),
+    ("post", "/api/cluster-runs/{run}/lock/", None, ADMIN_ONLY),
+    ("post", "/api/cluster-runs/{run}/unlock/", None, ADMIN_ONLY),
+    ("get", "/api/cluster-runs/{run}/map/", None, _expect(401, 404, 404, 404)),
+    ("get", "/api/cluster-runs/{run}/disagreements/", None, READ),
+    (
+        "post",
+        "/api/cluster-runs/{run}/merge/",
+        {"target": "{cluster}", "clusters": ["{cluster2}"]},
+        CURATE,
+    ),
+    (
+        "get",
+        "/api/cluster-runs/{run}/similar/?slide={slide}&index=0",
+        None,
+        _expect(401, 404, 404, 404),
+    ),
+    (
+        "get",
+        "/api/cluster-runs/{run}/slides/{slide}/labels/",
+        None,
+        _expect(401, 404, 404, 404),
+    ),
+    ("get", "/api/clusters/?run={run}", None, READ),
+    ("get", "/api/clusters/{cluster}/", None, READ),
+    ("get", "/api/clusters/{cluster}/montage.jpg", None, READ),
+    ("get", "/api/clusters/{cluster}/votes/", None, READ),
+    (
+        "post",
+        "/api/clusters/{cluster}/review/",
+        {"version": 1, "status": "rejected", "reject_reason": "pen"},
+        CURATE,
+    ),
+    ("post", "/api/clusters/{cluster}/settle/", {"version": 1, "status": "unreviewed"}, ADMIN_ONLY),
+    ("post", "/api/clusters/{cluster2}/unmerge/", None, _expect(401, 403, 400, 400)),
 ]
+
+
+@pytest.fixture
+def cluster_rows(db):
+    """A finished cluster run's rows (no files) and an unused semantic category."""
+    from webapp.clusters.models import Cluster, ClusterRun, SemanticCategory
+    from webapp.tiling.models import TilingConfig
+
+    config = TilingConfig.objects.create(name="c", params={}, key="t-c")
+    run = ClusterRun.objects.create(
+        name="r", config=config, feature_kind="colour", params={}, status="succeeded"
+    )
+    first, second = (Cluster.objects.create(run=run, index=i, size=10) for i in range(2))
+    category = SemanticCategory.objects.create(name="Unused", colour="#123456")
+    return {
+        "config": config.pk,
+        "run": run.pk,
+        "cluster": first.pk,
+        "cluster2": second.pk,
+        "category": category.pk,
+    }
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -81,7 +152,7 @@ ENDPOINTS = [
     ids=[f"{m} {t}" for m, t, _, _ in ENDPOINTS],
 )
 def test_endpoint_role_matrix(
-    api_as, make_user, aperio_slide, role, method, template, body, expected
+    api_as, make_user, aperio_slide, cluster_rows, role, method, template, body, expected
 ):
     other = make_user("viewer", username="someone-else")
     from webapp.tagging.models import Term
@@ -91,6 +162,7 @@ def test_endpoint_role_matrix(
         "root": aperio_slide.root_id,
         "user": other.pk,
         "term": Term.objects.get(name="H&E").pk,
+        **cluster_rows,
     }
     path = template.format(**ids)
     if body:
