@@ -110,8 +110,13 @@ CELERY_TASK_ROUTES = {
     "clusters.*": {"queue": "gpu"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A cluster run over the whole archive (embedding and assigning 1.25B tiles) outlasts the
+# default limit; it is one task with resumable phases.
+CLUSTER_TASK_TIME_LIMIT = env_int("CLUSTER_TASK_TIME_LIMIT", 72 * 3600)
 # A visibility timeout longer than the longest task, so Redis does not redeliver running work.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(CELERY_TASK_TIME_LIMIT, CLUSTER_TASK_TIME_LIMIT) + 600
+}
 
 CACHES = {
     "default": {

@@ -193,6 +193,26 @@ def test_a_dead_worker_shows_as_interrupted_and_resumes(
 
 
 @pytest.mark.django_db
+def test_a_redelivered_copy_waits_while_the_live_one_beats(launch, monkeypatch, settings):
+    from webapp.clusters import tasks
+
+    run = launch()
+    ClusterRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=timezone.now())
+    assert execution.alive_elsewhere(run.pk, run.attempt)
+    assert not execution.alive_elsewhere(run.pk, run.attempt + 1)
+    waits = []
+
+    def the_live_copy_goes_silent(seconds):
+        waits.append(seconds)
+        stale = timezone.now() - timedelta(seconds=settings.CLUSTER_HEARTBEAT_STALE_S + 1)
+        ClusterRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+
+    monkeypatch.setattr(tasks.time, "sleep", the_live_copy_goes_silent)
+    assert tasks.execute_run.run(run.pk, run.attempt) == "succeeded"  # took over
+    assert waits == [settings.CLUSTER_HEARTBEAT_EVERY_S]
+
+
+@pytest.mark.django_db
 def test_too_few_tiles_for_k_fails_with_the_reason(launch):
     run = run_execute(launch(k=5000).pk)
     assert run.status == "failed" and "fewer than k = 5000" in run.error

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -381,6 +382,14 @@ class Heartbeat:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def alive_elsewhere(run_id: int, attempt: int) -> bool:
+    """Whether another worker is running this attempt now (running, heartbeat fresh)."""
+    fresh = timezone.now() - timedelta(seconds=settings.CLUSTER_HEARTBEAT_STALE_S)
+    return ClusterRun.objects.filter(
+        pk=run_id, attempt=attempt, status=RunStatus.RUNNING, heartbeat_at__gte=fresh
+    ).exists()
 
 
 def run_execute(
