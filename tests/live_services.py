@@ -87,7 +87,7 @@ def web_server(data_root: Path, log: Path):
         def up() -> bool:
             try:
                 return requests.get(f"{url}/api/health/", timeout=2).ok
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up, or still starting
                 return False
 
         try:

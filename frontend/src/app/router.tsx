@@ -30,6 +30,9 @@ export const routes: RouteObject[] = [
       { path: paths.audit, lazy: async () => ({ Component: (await import('./routes/knowledge-pages')).AuditRoute }) },
       { path: paths.tiling, lazy: async () => ({ Component: (await import('./routes/tiling')).TilingRoute }) },
       { path: '/tiling/runs/:runId', lazy: async () => ({ Component: (await import('./routes/tiling')).TilingRunRoute }) },
+      { path: paths.clusters, lazy: async () => ({ Component: (await import('./routes/clusters')).ClustersRoute }) },
+      { path: paths.clusterCategories, lazy: async () => ({ Component: (await import('./routes/clusters')).SemanticCategoriesRoute }) },
+      { path: '/clusters/runs/:runId', lazy: async () => ({ Component: (await import('./routes/clusters')).ClusterReviewRoute }) },
       {
         path: paths.slideRoots,
         element: (

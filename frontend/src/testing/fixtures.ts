@@ -205,3 +205,121 @@ export function makeSlideTiling(id: number, overrides: Record<string, unknown> =
     ...overrides,
   };
 }
+
+/** The seeded semantic categories (docs/clustering.md), shortcuts 1–9. */
+export function makeSemanticCategories() {
+  const seeded: Array<[string, string, number]> = [
+    ['Tumour', '#d62728', 1.0],
+    ['Stroma', '#e377c2', 1.0],
+    ['Immune cells', '#1f77b4', 1.0],
+    ['Necrosis', '#8c564b', 1.0],
+    ['Mucus', '#17becf', 1.0],
+    ['Fat', '#bcbd22', 0.5],
+    ['Blood', '#ff9896', 0.5],
+    ['Normal epithelium', '#2ca02c', 1.0],
+    ['Muscle', '#9467bd', 1.0],
+  ];
+  return seeded.map(([name, colour, weight], i) => ({
+    id: i + 1,
+    name,
+    colour,
+    default_weight: weight,
+    shortcut: String(i + 1),
+    description: '',
+    position: i + 1,
+    cluster_count: 0,
+  }));
+}
+
+export function makeClusterRun(id: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    name: `Colour k=4 #${id}`,
+    config: 1,
+    config_name: '256px @ 0.5 #1',
+    feature_kind: 'colour',
+    embedding_model: null,
+    params: { k: 4, per_slide: 500, iterations: 25, restarts: 1, spherical: false, method: 'flat', levels: [], seed: 0 },
+    selection: { slides: [], group: null },
+    status: 'succeeded',
+    phase: 'done',
+    progress_done: 6,
+    progress_total: 6,
+    message: '',
+    error: '',
+    device: 'cpu',
+    slide_count: 2,
+    tile_count: 4000,
+    inertia: 1.23,
+    locked: false,
+    locked_by: null as string | null,
+    locked_at: null as string | null,
+    review: { total: 4, reviewed: 0, accepted: 0, rejected: 0, merged: 0, disagreements: 0 },
+    created_by: 'ada',
+    created_at: '2024-06-02T09:00:00Z',
+    started_at: '2024-06-02T09:00:01Z',
+    finished_at: '2024-06-02T09:05:00Z',
+    ...overrides,
+  };
+}
+
+export function makeCluster(id: number, index: number, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    run: 3,
+    index,
+    size: 1000 + index,
+    share: 0.25,
+    slide_count: 2,
+    status: 'unreviewed',
+    category: null as number | null,
+    category_name: '',
+    category_colour: '',
+    reject_reason: '',
+    weight: null as number | null,
+    note: '',
+    merged_into: null as number | null,
+    version: 1,
+    reviewed_by: null as string | null,
+    reviewed_at: null as string | null,
+    map_x: index / 4,
+    map_y: -index / 4,
+    quality: { pixel_tissue_fraction: 0.8, sharpness: 12.0, pen_score: 0.0, white_score: 0.1 },
+    montage_url: `/api/clusters/${id}/montage.jpg?kind=representative`,
+    ...overrides,
+  };
+}
+
+export function makeTileRef(slide: number, index: number, overrides: Record<string, unknown> = {}) {
+  return {
+    slide,
+    slide_name: `slide-${slide}.svs`,
+    tiling: 5,
+    index,
+    x: 512 * (index % 10),
+    y: 512 * Math.floor(index / 10),
+    size: 512.0,
+    distance: 0.12,
+    url: `/api/slide-tilings/5/tiles/${index}.jpg`,
+    ...overrides,
+  };
+}
+
+export function makeClusterDetail(cluster: ReturnType<typeof makeCluster>) {
+  const base = cluster.index * 100;
+  return {
+    ...cluster,
+    exemplars: {
+      representative: [makeTileRef(12, base + 1), makeTileRef(12, base + 2)],
+      boundary: [makeTileRef(13, base + 3)],
+      random: [makeTileRef(13, base + 4)],
+    },
+    composition: {
+      slide: [{ key: '12', label: 'slide-12.svs', count: 600, share: 0.6 }, { key: '13', label: 'slide-13.svs', count: 400, share: 0.4 }],
+      group: [{ key: '1', label: 'H&E slides', count: 1000, share: 1.0 }],
+      lab: [],
+      scanner: [{ key: 'aperio', label: 'aperio', count: 1000, share: 1.0 }],
+      stain: [],
+    },
+  };
+}

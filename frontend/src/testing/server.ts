@@ -6,6 +6,7 @@ import {
   makeCategories,
   makeDzi,
   makeGroup,
+  makeSemanticCategories,
   makeSlideDetail,
   makeTag,
   makeTilingConfig,
@@ -136,6 +137,9 @@ export const handlers = [
   http.get('*/api/tiling-configs/', () => requireLogin() ?? HttpResponse.json(page([makeTilingConfig(1)]))),
   http.get('*/api/tiling-runs/', () => requireLogin() ?? HttpResponse.json(page([]))),
   http.get('*/api/slides/:id/tilings/', () => requireLogin() ?? HttpResponse.json([])),
+  // Clusters: no runs by default; the cluster tests answer with their own data.
+  http.get('*/api/cluster-runs/', () => requireLogin() ?? HttpResponse.json(page([]))),
+  http.get('*/api/semantic-categories/', () => requireLogin() ?? HttpResponse.json(makeSemanticCategories())),
 ];
 
 export const server = setupServer(...handlers);

@@ -27,6 +27,7 @@ export function AppShell() {
           {admin && <NavLink to={paths.tagRules}>Tag rules</NavLink>}
           <NavLink to={paths.audit}>Audit</NavLink>
           <NavLink to={paths.tiling}>Tiling</NavLink>
+          <NavLink to={paths.clusters}>Clusters</NavLink>
           {admin && <NavLink to={paths.slideRoots}>Slide roots</NavLink>}
           {admin && <NavLink to={paths.users}>Users</NavLink>}
           <a href={env.apiDocsUrl} target="_blank" rel="noreferrer">

@@ -8,8 +8,8 @@ import { ScaleBar } from '../components/scale-bar';
 
 // jsdom cannot draw; the OpenSeadragon wrapper is replaced by a stand-in that shows its input.
 vi.mock('../components/osd-viewer', () => ({
-  OsdViewer: ({ dzi, mpp }: { dzi: { Image: { Url: string } }; mpp: number | null }) => (
-    <div data-testid="slide-viewer" data-url={dzi.Image.Url} data-mpp={String(mpp)} />
+  OsdViewer: ({ dzi, mpp, focus }: { dzi: { Image: { Url: string } }; mpp: number | null; focus?: { x: number; y: number; width: number; height: number } | null }) => (
+    <div data-testid="slide-viewer" data-url={dzi.Image.Url} data-mpp={String(mpp)} data-focus={focus ? [focus.x, focus.y, focus.width, focus.height].join(',') : ''} />
   ),
 }));
 
@@ -27,6 +27,11 @@ describe('slide viewer page', () => {
     expect(within(panel).getByText('16.00')).toBeInTheDocument();
     expect(within(panel).getByRole('button', { name: /label/ })).toBeInTheDocument();
     expect(within(panel).getByText('OpenSlide properties (3)')).toBeInTheDocument();
+  });
+
+  it('passes a place in the address (?x=&y=&size=) on to the viewer to zoom to', async () => {
+    renderApp('/slides/12?x=1024&y=2048&size=512', { as: users.viewer });
+    expect(await screen.findByTestId('slide-viewer')).toHaveAttribute('data-focus', '1024,2048,512,512');
   });
 
   it('filters the property table', async () => {

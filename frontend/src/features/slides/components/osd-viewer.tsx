@@ -2,6 +2,8 @@ import OpenSeadragon from 'openseadragon';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { env } from '@/config/env';
 import type { Dzi } from '../api/slide-schemas';
+import { useFocusRect } from '../hooks/use-focus-rect';
+import type { FocusRect } from '../lib/focus';
 import { ScaleBar } from './scale-bar';
 
 function Icon({ d }: { d: string }) {
@@ -17,13 +19,15 @@ interface Props {
   mpp: number | null;
   /** Rendered over the image once the viewer exists (panels that draw on it). */
   overlay?: (viewer: OpenSeadragon.Viewer) => ReactNode;
+  /** Open zoomed to this level-0 rectangle, outlined (e.g. a tile from the cluster gallery). */
+  focus?: FocusRect | null;
 }
 
 /**
  * The deep-zoom viewer. OpenSeadragon's own buttons need image files from a `prefixUrl`;
  * we draw our own controls instead, so nothing is fetched from a CDN.
  */
-export function OsdViewer({ dzi, mpp, overlay }: Props) {
+export function OsdViewer({ dzi, mpp, overlay, focus = null }: Props) {
   const hostRef = useRef<HTMLDivElement>(null);
   const [viewer, setViewer] = useState<OpenSeadragon.Viewer | null>(null);
   const [fullPage, setFullPage] = useState(false);
@@ -63,6 +67,8 @@ export function OsdViewer({ dzi, mpp, overlay }: Props) {
       instance.destroy();
     };
   }, [dzi]);
+
+  useFocusRect(viewer, focus);
 
   useEffect(() => {
     if (!fullPage) return undefined;

@@ -1,12 +1,13 @@
 import type OpenSeadragon from 'openseadragon';
-import type { ReactNode } from 'react';
-import { Link, useLocation, useNavigate, useParams } from 'react-router-dom';
+import { useMemo, type ReactNode } from 'react';
+import { Link, useLocation, useNavigate, useParams, useSearchParams } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
 import { PageMessage } from '@/components/page-message';
 import { paths } from '@/config/paths';
 import { useDzi } from '../api/get-dzi';
 import { useSlide } from '../api/get-slide';
+import { parseFocus } from '../lib/focus';
 import { MetadataPanel } from './metadata-panel';
 import { OsdViewer } from './osd-viewer';
 import { StatusBadge } from './status-badge';
@@ -27,6 +28,10 @@ export function SlideViewerPage({ canEdit = false, renderOverlay }: Props) {
   const slide = slideQuery.data;
   const viewable = slide?.status === 'registered';
   const dziQuery = useDzi(id, viewable);
+  const [searchParams] = useSearchParams();
+  // `?x=&y=&size=`: open zoomed to that square. Keyed on the text, so the rectangle keeps its identity.
+  const focusKey = ['x', 'y', 'size'].map((k) => `${k}=${encodeURIComponent(searchParams.get(k) ?? '')}`).join('&');
+  const focus = useMemo(() => parseFocus(new URLSearchParams(focusKey)), [focusKey]);
 
   if (!Number.isInteger(id) || id <= 0) return <PageMessage title="Slide not found" />;
 
@@ -67,6 +72,7 @@ export function SlideViewerPage({ canEdit = false, renderOverlay }: Props) {
             <OsdViewer
               dzi={dziQuery.data}
               mpp={dziQuery.data.mpp.x ?? slide.mpp_x}
+              focus={focus}
               overlay={renderOverlay ? (viewer) => renderOverlay(viewer, id) : undefined}
             />
           )}

@@ -1,0 +1,103 @@
+import type OpenSeadragon from 'openseadragon';
+import { useEffect } from 'react';
+import type { SlideLabels } from '../api/schemas';
+import { withAlpha, type LabelStyles } from '../lib/colours';
+import { labelRectsInView, type ImageToScreen } from '../lib/label-rects';
+
+const FILL_ALPHA = 0.35;
+/** Level-0 pixels added to each tile so rounding gaps between neighbours do not show as seams. */
+const SEAM_PAD = 1;
+// Image pixels between the two probe points; large so rounding does not skew the scale.
+const PROBE = 10_000;
+
+/** Level-0 image → viewer element pixels for the first image, at its current (animated) position. */
+function currentTransform(viewer: OpenSeadragon.Viewer): ImageToScreen | null {
+  const item = viewer.world.getItemAt(0);
+  if (!item) return null;
+  const toScreen = (x: number, y: number) => viewer.viewport.pixelFromPoint(item.imageToViewportCoordinates(x, y, true), true);
+  const origin = toScreen(0, 0);
+  const step = toScreen(PROBE, 0);
+  return { scale: (step.x - origin.x) / PROBE, offsetX: origin.x, offsetY: origin.y };
+}
+
+/** Dark base with light diagonal stripes: rejected tiles must not read as a colour. */
+function hatchPattern(ctx: CanvasRenderingContext2D): CanvasPattern | string {
+  const tile = document.createElement('canvas');
+  tile.width = 8;
+  tile.height = 8;
+  const t = tile.getContext('2d');
+  if (!t) return 'rgba(30, 30, 34, 0.6)';
+  t.fillStyle = 'rgba(30, 30, 34, 0.55)';
+  t.fillRect(0, 0, 8, 8);
+  t.strokeStyle = 'rgba(255, 255, 255, 0.55)';
+  t.lineWidth = 1.5;
+  t.beginPath();
+  t.moveTo(0, 8);
+  t.lineTo(8, 0);
+  t.moveTo(-2, 2);
+  t.lineTo(2, -2);
+  t.moveTo(6, 10);
+  t.lineTo(10, 6);
+  t.stroke();
+  return ctx.createPattern(tile, 'repeat') ?? 'rgba(30, 30, 34, 0.6)';
+}
+
+/**
+ * Fills each labelled tile in its cluster's colour on a canvas over the viewer. Only tiles in
+ * view are drawn, one path per colour, at most once per animation frame (the tiling grid
+ * overlay's approach); the canvas ignores the pointer so the viewer keeps its gestures.
+ */
+export function useLabelOverlay(viewer: OpenSeadragon.Viewer, labels: SlideLabels | null, styles: LabelStyles | null) {
+  useEffect(() => {
+    if (!labels || !styles) return undefined;
+    const canvas = document.createElement('canvas');
+    canvas.className = 'cluster-label-overlay';
+    canvas.dataset.testid = 'cluster-label-overlay';
+    viewer.canvas.appendChild(canvas);
+    const coords = { size: labels.size, x: Float64Array.from(labels.x), y: Float64Array.from(labels.y) };
+    let hatch: CanvasPattern | string | null = null;
+    let frame = 0;
+
+    const draw = () => {
+      frame = 0;
+      const width = viewer.container.clientWidth;
+      const height = viewer.container.clientHeight;
+      const ratio = window.devicePixelRatio || 1;
+      if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+        canvas.width = Math.round(width * ratio);
+        canvas.height = Math.round(height * ratio);
+      }
+      const ctx = canvas.getContext('2d');
+      const transform = currentTransform(viewer);
+      if (!ctx || !transform) return;
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.clearRect(0, 0, width, height);
+      const groups = labelRectsInView(coords, styles.styleOf, styles.looks.length, transform, width, height, 60_000, SEAM_PAD);
+      groups.forEach((rects, i) => {
+        if (rects.length === 0) return;
+        const look = styles.looks[i];
+        ctx.beginPath();
+        for (const r of rects) ctx.rect(r.x, r.y, r.w, r.h);
+        if (look.kind === 'rejected') {
+          hatch ??= hatchPattern(ctx);
+          ctx.fillStyle = hatch;
+        } else {
+          ctx.fillStyle = withAlpha(look.kind === 'category' ? look.colour : '#9aa0a6', look.kind === 'category' ? FILL_ALPHA : 0.3);
+        }
+        ctx.fill();
+      });
+    };
+    const schedule = () => {
+      if (!frame) frame = requestAnimationFrame(draw);
+    };
+
+    const events = ['update-viewport', 'animation', 'resize', 'open'] as const;
+    events.forEach((name) => viewer.addHandler(name, schedule));
+    schedule();
+    return () => {
+      events.forEach((name) => viewer.removeHandler(name, schedule));
+      if (frame) cancelAnimationFrame(frame);
+      canvas.remove();
+    };
+  }, [viewer, labels, styles]);
+}
