@@ -166,6 +166,11 @@ export function paginated<T extends z.ZodTypeAny>(item: T) {
   });
 }
 
+/** A list endpoint may answer a bare array or the paginated wrapper; callers get the array. */
+export function listOf<T extends z.ZodTypeAny>(item: T) {
+  return z.union([z.array(item), paginated(item)]).transform((v) => (Array.isArray(v) ? v : v.results) as Array<z.output<T>>);
+}
+
 export interface Page<T> {
   count: number;
   next: string | null;

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api } from '@/lib/api';
-import { clusterKeys, listOf, semanticCategorySchema } from './schemas';
+import { api, listOf } from '@/lib/api';
+import { clusterKeys, semanticCategorySchema } from './schemas';
 
 export interface CategoryInput {
   name: string;

@@ -1,12 +1,11 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { z } from 'zod';
-import { api, paginated } from '@/lib/api';
+import { api, listOf, paginated } from '@/lib/api';
 import { mergeClusters } from './runs';
 import {
   clusterDetailSchema,
   clusterKeys,
   clusterSchema,
-  listOf,
   similarSchema,
   slideLabelsSchema,
   voteSchema,

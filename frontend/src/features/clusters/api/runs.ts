@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { z } from 'zod';
-import { api } from '@/lib/api';
-import { clusterKeys, clusterMapSchema, clusterRunSchema, clusterSchema, disagreementSchema, isActive, listOf, type ClusterRun } from './schemas';
+import { api, listOf } from '@/lib/api';
+import { clusterKeys, clusterMapSchema, clusterRunSchema, clusterSchema, disagreementSchema, isActive, type ClusterRun } from './schemas';
 
 /** How often runs are refreshed while one is queued or running. */
 export const RUN_POLL_MS = 2000;

@@ -1,15 +1,9 @@
 import { z } from 'zod';
-import { paginated } from '@/lib/api';
 
 const str = z.string().nullable().optional().transform((v) => v ?? '');
 const count = z.number().nullable().optional().transform((v) => v ?? 0);
 const maybeNumber = z.number().nullable().optional().transform((v) => v ?? null);
 const maybeString = z.string().nullable().optional().transform((v) => v ?? null);
-
-/** A list endpoint may answer a bare array or the paginated wrapper; callers get the array. */
-export function listOf<T extends z.ZodTypeAny>(item: T) {
-  return z.union([z.array(item), paginated(item)]).transform((v) => (Array.isArray(v) ? v : v.results) as Array<z.output<T>>);
-}
 
 export const semanticCategorySchema = z.object({
   id: z.number(),
@@ -229,6 +223,4 @@ export const clusterKeys = {
   labels: (runId: number, slideId: number) => ['clusters', 'runs', runId, 'labels', slideId] as const,
   detail: (id: number) => ['clusters', 'detail', id] as const,
   votes: (id: number) => ['clusters', 'detail', id, 'votes'] as const,
-  configOptions: ['clusters', 'config-options'] as const,
-  groupOptions: ['clusters', 'group-options'] as const,
 };

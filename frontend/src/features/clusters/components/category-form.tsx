@@ -3,7 +3,7 @@ import { ErrorMessage } from '@/components/error-message';
 import { useCreateSemanticCategory, useUpdateSemanticCategory, type CategoryInput } from '../api/categories';
 import type { SemanticCategory } from '../api/schemas';
 import { fieldErrors } from '../lib/field-errors';
-import { FieldError } from './field-error';
+import { Field } from './field';
 
 const EMPTY = { name: '', colour: '#1f77b4', default_weight: '1', shortcut: '', description: '' };
 
@@ -44,41 +44,21 @@ export function SemanticCategoryForm({ category, onDone }: Props) {
 
   return (
     <form className="inline-form" onSubmit={submit} aria-label={category ? `Edit ${category.name}` : 'New semantic category'}>
-      <div className="field-stack">
-        <label>
-          Name
-          <input value={values.name} onChange={set('name')} required />
-        </label>
-        <FieldError errors={errors} name="name" />
-      </div>
-      <div className="field-stack">
-        <label>
-          Colour
-          <input type="color" value={values.colour} onChange={set('colour')} className="colour-input" />
-        </label>
-        <FieldError errors={errors} name="colour" />
-      </div>
-      <div className="field-stack">
-        <label>
-          Default weight
-          <input type="number" step="any" min={0} value={values.default_weight} onChange={set('default_weight')} required className="narrow" />
-        </label>
-        <FieldError errors={errors} name="default_weight" />
-      </div>
-      <div className="field-stack">
-        <label>
-          Shortcut
-          <input value={values.shortcut} onChange={set('shortcut')} maxLength={1} placeholder="0–9" className="narrow" />
-        </label>
-        <FieldError errors={errors} name="shortcut" />
-      </div>
-      <div className="field-stack grow">
-        <label>
-          Description
-          <input value={values.description} onChange={set('description')} />
-        </label>
-        <FieldError errors={errors} name="description" />
-      </div>
+      <Field label="Name" errors={errors} name="name">
+        <input value={values.name} onChange={set('name')} required />
+      </Field>
+      <Field label="Colour" errors={errors} name="colour">
+        <input type="color" value={values.colour} onChange={set('colour')} className="colour-input" />
+      </Field>
+      <Field label="Default weight" errors={errors} name="default_weight">
+        <input type="number" step="any" min={0} value={values.default_weight} onChange={set('default_weight')} required className="narrow" />
+      </Field>
+      <Field label="Shortcut" errors={errors} name="shortcut">
+        <input value={values.shortcut} onChange={set('shortcut')} maxLength={1} placeholder="0–9" className="narrow" />
+      </Field>
+      <Field label="Description" errors={errors} name="description" grow>
+        <input value={values.description} onChange={set('description')} />
+      </Field>
       <button type="submit" className="btn btn-primary" disabled={mutation.isPending}>
         {category ? 'Save' : 'Add category'}
       </button>

@@ -1,5 +1,5 @@
 import { Link } from 'react-router-dom';
-import { apiAssetUrl } from '../api/asset-url';
+import { apiAssetUrl } from '@/lib/asset-url';
 import type { TileRef } from '../api/schemas';
 import { tileViewerUrl } from './tile-links';
 

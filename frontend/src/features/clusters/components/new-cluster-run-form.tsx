@@ -1,13 +1,27 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Link } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
+import { GroupSelect } from '@/components/group-select';
+import { RadioChoices } from '@/components/radio-choices';
 import { paths } from '@/config/paths';
-import { useGroupOptions, useTilingConfigOptions } from '../api/options';
+import { useGroupOptions, useTilingConfigOptions } from '@/lib/options';
 import { useStartClusterRun, type NewClusterRun } from '../api/runs';
 import { fieldErrors } from '../lib/field-errors';
+import { Field } from './field';
 import { FieldError } from './field-error';
 
 type Target = 'all' | 'group' | 'slides';
+
+const TARGETS = [
+  ['all', 'All tiled slides'],
+  ['group', 'A group'],
+  ['slides', 'Slide ids'],
+] as const;
+
+const FEATURE_KINDS = [
+  ['colour', 'Colour features'],
+  ['embedding', 'Deep embeddings'],
+] as const;
 
 const NUMBER_DEFAULTS = { per_slide: '500', k: '100', iterations: '25', restarts: '1', seed: '0' };
 type NumberField = keyof typeof NUMBER_DEFAULTS;
@@ -87,50 +101,30 @@ export function NewClusterRunForm() {
   };
 
   const numberInput = (key: NumberField, label: ReactNode) => (
-    <div className="field-stack">
-      <label>
-        {label}
-        <input type="number" step={1} value={numbers[key]} onChange={setNumber(key)} required aria-invalid={errors[key] ? true : undefined} />
-      </label>
-      <FieldError errors={errors} name={key} />
-    </div>
+    <Field label={label} errors={errors} name={key}>
+      <input type="number" step={1} value={numbers[key]} onChange={setNumber(key)} required aria-invalid={errors[key] ? true : undefined} />
+    </Field>
   );
 
   return (
     <form className="inline-form cluster-run-form" onSubmit={submit} aria-label="New cluster run">
       <h2 className="form-title">New cluster run</h2>
-      <div className="field-stack grow">
-        <label>
-          Name
-          <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="Colour k=100" aria-invalid={errors.name ? true : undefined} />
-        </label>
-        <FieldError errors={errors} name="name" />
-      </div>
-      <div className="field-stack">
-        <label>
-          Tiling configuration
-          <select aria-label="Tiling configuration" value={configId} onChange={(e) => setConfigId(e.target.value)} required>
-            <option value="">Choose a configuration…</option>
-            {(configs.data ?? []).map((c) => (
-              <option key={c.id} value={String(c.id)}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <FieldError errors={errors} name="config" />
-      </div>
-      <fieldset className="run-target" aria-label="Features">
-        <label className="check">
-          <input type="radio" name="feature-kind" checked={kind === 'colour'} onChange={() => setKind('colour')} />
-          Colour features
-        </label>
-        <label className="check">
-          <input type="radio" name="feature-kind" checked={kind === 'embedding'} onChange={() => setKind('embedding')} />
-          Deep embeddings
-        </label>
+      <Field label="Name" errors={errors} name="name" grow>
+        <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="Colour k=100" aria-invalid={errors.name ? true : undefined} />
+      </Field>
+      <Field label="Tiling configuration" errors={errors} name="config">
+        <select aria-label="Tiling configuration" value={configId} onChange={(e) => setConfigId(e.target.value)} required>
+          <option value="">Choose a configuration…</option>
+          {(configs.data ?? []).map((c) => (
+            <option key={c.id} value={String(c.id)}>
+              {c.name}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <RadioChoices label="Features" name="feature-kind" value={kind} onChange={setKind} choices={FEATURE_KINDS}>
         <FieldError errors={errors} name="feature_kind" />
-      </fieldset>
+      </RadioChoices>
       {kind === 'embedding' && (
         <div className="form-row">
           <div className="field-stack grow">
@@ -141,20 +135,12 @@ export function NewClusterRunForm() {
             <FieldError errors={errors} name="embedding_model.name" />
             <FieldError errors={errors} name="embedding_model" />
           </div>
-          <div className="field-stack grow">
-            <label>
-              Local weights path
-              <input value={model.weights} onChange={(e) => setModel({ ...model, weights: e.target.value })} placeholder="/models/dinov2.safetensors" />
-            </label>
-            <FieldError errors={errors} name="embedding_model.weights" />
-          </div>
-          <div className="field-stack">
-            <label>
-              Image size (px)
-              <input type="number" step={1} value={model.image_size} onChange={(e) => setModel({ ...model, image_size: e.target.value })} placeholder="model default" />
-            </label>
-            <FieldError errors={errors} name="embedding_model.image_size" />
-          </div>
+          <Field label="Local weights path" errors={errors} name="embedding_model.weights" grow>
+            <input value={model.weights} onChange={(e) => setModel({ ...model, weights: e.target.value })} placeholder="/models/dinov2.safetensors" />
+          </Field>
+          <Field label="Image size (px)" errors={errors} name="embedding_model.image_size">
+            <input type="number" step={1} value={model.image_size} onChange={(e) => setModel({ ...model, image_size: e.target.value })} placeholder="model default" />
+          </Field>
         </div>
       )}
       <div className="form-row">
@@ -167,66 +153,29 @@ export function NewClusterRunForm() {
           <input type="checkbox" checked={spherical} onChange={(e) => setSpherical(e.target.checked)} />
           Spherical (cosine)
         </label>
-        <div className="field-stack">
-          <label>
-            Method
-            <select aria-label="Method" value={method} onChange={(e) => setMethod(e.target.value as 'flat' | 'hierarchical')}>
-              <option value="flat">flat</option>
-              <option value="hierarchical">hierarchical</option>
-            </select>
-          </label>
-          <FieldError errors={errors} name="method" />
-        </div>
+        <Field label="Method" errors={errors} name="method">
+          <select aria-label="Method" value={method} onChange={(e) => setMethod(e.target.value as 'flat' | 'hierarchical')}>
+            <option value="flat">flat</option>
+            <option value="hierarchical">hierarchical</option>
+          </select>
+        </Field>
         {method === 'hierarchical' && (
-          <div className="field-stack">
-            <label>
-              Levels
-              <input value={levels} onChange={(e) => setLevels(e.target.value)} placeholder="finer levels before k, e.g. 1000" aria-invalid={errors.levels ? true : undefined} />
-            </label>
-            <FieldError errors={errors} name="levels" nested />
-          </div>
+          <Field label="Levels" errors={errors} name="levels" nested>
+            <input value={levels} onChange={(e) => setLevels(e.target.value)} placeholder="finer levels before k, e.g. 1000" aria-invalid={errors.levels ? true : undefined} />
+          </Field>
         )}
       </div>
       <div className="form-row">
-        <fieldset className="run-target" aria-label="Slides to cluster">
-          <label className="check">
-            <input type="radio" name="cluster-target" checked={target === 'all'} onChange={() => setTarget('all')} />
-            All tiled slides
-          </label>
-          <label className="check">
-            <input type="radio" name="cluster-target" checked={target === 'group'} onChange={() => setTarget('group')} />
-            A group
-          </label>
-          <label className="check">
-            <input type="radio" name="cluster-target" checked={target === 'slides'} onChange={() => setTarget('slides')} />
-            Slide ids
-          </label>
-        </fieldset>
+        <RadioChoices label="Slides to cluster" name="cluster-target" value={target} onChange={setTarget} choices={TARGETS} />
         {target === 'group' && (
-          <div className="field-stack">
-            <label>
-              Group
-              <select aria-label="Group" value={groupId} onChange={(e) => setGroupId(e.target.value)} required>
-                <option value="">Choose a group…</option>
-                {(groups.data ?? []).map((g) => (
-                  <option key={g.id} value={String(g.id)}>
-                    {g.name}
-                    {g.slide_count !== undefined ? ` (${g.slide_count})` : ''}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <FieldError errors={errors} name="group" />
-          </div>
+          <Field label="Group" errors={errors} name="group">
+            <GroupSelect groups={groups.data ?? []} value={groupId} onChange={setGroupId} required />
+          </Field>
         )}
         {target === 'slides' && (
-          <div className="field-stack grow">
-            <label>
-              Slide ids
-              <input value={slideIds} onChange={(e) => setSlideIds(e.target.value)} placeholder="12, 15, 18" required />
-            </label>
-            <FieldError errors={errors} name="slides" nested />
-          </div>
+          <Field label="Slide ids" errors={errors} name="slides" nested grow>
+            <input value={slideIds} onChange={(e) => setSlideIds(e.target.value)} placeholder="12, 15, 18" required />
+          </Field>
         )}
         <span className="spacer" />
         <button type="submit" className="btn btn-primary" disabled={start.isPending}>

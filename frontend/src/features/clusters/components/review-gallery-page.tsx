@@ -6,7 +6,7 @@ import { Loading } from '@/components/loading';
 import { PageMessage } from '@/components/page-message';
 import { paths } from '@/config/paths';
 import { ApiError, errorMessage } from '@/lib/api-error';
-import { apiAssetUrl } from '../api/asset-url';
+import { apiAssetUrl } from '@/lib/asset-url';
 import { useSemanticCategories } from '../api/categories';
 import {
   clusterDetailQuery,

@@ -1,7 +1,7 @@
 import { Link } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
-import { apiAssetUrl } from '../api/asset-url';
+import { apiAssetUrl } from '@/lib/asset-url';
 import { useSimilarTiles } from '../api/clusters';
 import type { TileRef } from '../api/schemas';
 import { tileViewerUrl } from './tile-links';

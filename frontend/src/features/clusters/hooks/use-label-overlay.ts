@@ -1,24 +1,13 @@
 import type OpenSeadragon from 'openseadragon';
-import { useEffect } from 'react';
+import { useMemo } from 'react';
+import { labelRectsInView } from '@/lib/tile-rects';
+import { useOsdCanvasOverlay, type OverlayDraw } from '@/lib/use-osd-canvas-overlay';
 import type { SlideLabels } from '../api/schemas';
 import { withAlpha, type LabelStyles } from '../lib/colours';
-import { labelRectsInView, type ImageToScreen } from '../lib/label-rects';
 
 const FILL_ALPHA = 0.35;
 /** Level-0 pixels added to each tile so rounding gaps between neighbours do not show as seams. */
 const SEAM_PAD = 1;
-// Image pixels between the two probe points; large so rounding does not skew the scale.
-const PROBE = 10_000;
-
-/** Level-0 image → viewer element pixels for the first image, at its current (animated) position. */
-function currentTransform(viewer: OpenSeadragon.Viewer): ImageToScreen | null {
-  const item = viewer.world.getItemAt(0);
-  if (!item) return null;
-  const toScreen = (x: number, y: number) => viewer.viewport.pixelFromPoint(item.imageToViewportCoordinates(x, y, true), true);
-  const origin = toScreen(0, 0);
-  const step = toScreen(PROBE, 0);
-  return { scale: (step.x - origin.x) / PROBE, offsetX: origin.x, offsetY: origin.y };
-}
 
 /** Dark base with light diagonal stripes: rejected tiles must not read as a colour. */
 function hatchPattern(ctx: CanvasRenderingContext2D): CanvasPattern | string {
@@ -48,30 +37,11 @@ function hatchPattern(ctx: CanvasRenderingContext2D): CanvasPattern | string {
  * overlay's approach); the canvas ignores the pointer so the viewer keeps its gestures.
  */
 export function useLabelOverlay(viewer: OpenSeadragon.Viewer, labels: SlideLabels | null, styles: LabelStyles | null) {
-  useEffect(() => {
-    if (!labels || !styles) return undefined;
-    const canvas = document.createElement('canvas');
-    canvas.className = 'cluster-label-overlay';
-    canvas.dataset.testid = 'cluster-label-overlay';
-    viewer.canvas.appendChild(canvas);
+  const draw = useMemo<OverlayDraw | null>(() => {
+    if (!labels || !styles) return null;
     const coords = { size: labels.size, x: Float64Array.from(labels.x), y: Float64Array.from(labels.y) };
     let hatch: CanvasPattern | string | null = null;
-    let frame = 0;
-
-    const draw = () => {
-      frame = 0;
-      const width = viewer.container.clientWidth;
-      const height = viewer.container.clientHeight;
-      const ratio = window.devicePixelRatio || 1;
-      if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-        canvas.width = Math.round(width * ratio);
-        canvas.height = Math.round(height * ratio);
-      }
-      const ctx = canvas.getContext('2d');
-      const transform = currentTransform(viewer);
-      if (!ctx || !transform) return;
-      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-      ctx.clearRect(0, 0, width, height);
+    return (ctx, transform, width, height) => {
       const groups = labelRectsInView(coords, styles.styleOf, styles.looks.length, transform, width, height, 60_000, SEAM_PAD);
       groups.forEach((rects, i) => {
         if (rects.length === 0) return;
@@ -87,17 +57,6 @@ export function useLabelOverlay(viewer: OpenSeadragon.Viewer, labels: SlideLabel
         ctx.fill();
       });
     };
-    const schedule = () => {
-      if (!frame) frame = requestAnimationFrame(draw);
-    };
-
-    const events = ['update-viewport', 'animation', 'resize', 'open'] as const;
-    events.forEach((name) => viewer.addHandler(name, schedule));
-    schedule();
-    return () => {
-      events.forEach((name) => viewer.removeHandler(name, schedule));
-      if (frame) cancelAnimationFrame(frame);
-      canvas.remove();
-    };
-  }, [viewer, labels, styles]);
+  }, [labels, styles]);
+  useOsdCanvasOverlay(viewer, draw, 'cluster-label-overlay', 'cluster-label-overlay');
 }

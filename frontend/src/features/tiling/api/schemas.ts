@@ -101,7 +101,6 @@ export const tilingKeys = {
   run: (id: number) => ['tiling', 'runs', id] as const,
   runSlides: (id: number, params: Record<string, unknown>) => ['tiling', 'runs', id, 'slides', params] as const,
   gallery: (id: number) => ['tiling', 'runs', id, 'gallery'] as const,
-  groupOptions: ['tiling', 'group-options'] as const,
   slideTilings: (slideId: number) => ['tiling', 'slide', slideId] as const,
   grid: (tilingId: number) => ['tiling', 'grid', tilingId] as const,
 };

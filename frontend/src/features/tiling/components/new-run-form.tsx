@@ -1,13 +1,20 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
+import { GroupSelect } from '@/components/group-select';
+import { RadioChoices } from '@/components/radio-choices';
 import { paths } from '@/config/paths';
-import { useGroupOptions } from '../api/get-group-options';
+import { useGroupOptions } from '@/lib/options';
 import { useStartTilingRun, type RunTarget } from '../api/runs';
 import type { TilingConfig } from '../api/schemas';
 import { ConfigSelect } from './config-select';
 
 type Target = 'group' | 'untiled';
+
+const TARGETS = [
+  ['untiled', 'All untiled slides'],
+  ['group', 'A group'],
+] as const;
 
 /**
  * Launch a run over a group or over every untiled slide (admin). Picking individual slides
@@ -34,28 +41,11 @@ export function NewRunForm({ configs }: { configs: TilingConfig[] }) {
         Configuration
         <ConfigSelect configs={configs} value={configId} onChange={setConfigId} />
       </label>
-      <fieldset className="run-target" aria-label="Slides to tile">
-        <label className="check">
-          <input type="radio" name="run-target" checked={target === 'untiled'} onChange={() => setTarget('untiled')} />
-          All untiled slides
-        </label>
-        <label className="check">
-          <input type="radio" name="run-target" checked={target === 'group'} onChange={() => setTarget('group')} />
-          A group
-        </label>
-      </fieldset>
+      <RadioChoices label="Slides to tile" name="run-target" value={target} onChange={setTarget} choices={TARGETS} />
       {target === 'group' && (
         <label>
           Group
-          <select aria-label="Group" value={groupId} onChange={(e) => setGroupId(e.target.value)}>
-            <option value="">Choose a group…</option>
-            {(groups.data?.results ?? []).map((g) => (
-              <option key={g.id} value={String(g.id)}>
-                {g.name}
-                {g.slide_count !== undefined ? ` (${g.slide_count})` : ''}
-              </option>
-            ))}
-          </select>
+          <GroupSelect groups={groups.data ?? []} value={groupId} onChange={setGroupId} />
         </label>
       )}
       <button type="submit" className="btn btn-primary" disabled={!ready || start.isPending}>

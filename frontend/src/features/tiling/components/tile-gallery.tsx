@@ -2,7 +2,7 @@ import { Link } from 'react-router-dom';
 import { ErrorMessage } from '@/components/error-message';
 import { Loading } from '@/components/loading';
 import { paths } from '@/config/paths';
-import { apiAssetUrl } from '../api/asset-url';
+import { apiAssetUrl } from '@/lib/asset-url';
 import { useGallery } from '../api/run-slides';
 
 /** Random tiles as the tiler read them: a quick look at what a model would be trained on. */

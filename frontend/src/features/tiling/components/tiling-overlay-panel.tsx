@@ -2,7 +2,7 @@ import type OpenSeadragon from 'openseadragon';
 import { useState } from 'react';
 import { ErrorMessage } from '@/components/error-message';
 import { ApiError } from '@/lib/api-error';
-import { apiAssetUrl } from '../api/asset-url';
+import { apiAssetUrl } from '@/lib/asset-url';
 import { useSlideTilings, useTileGrid } from '../api/slide-tilings';
 import { useGridOverlay } from '../hooks/use-grid-overlay';
 import { useMaskOverlay } from '../hooks/use-mask-overlay';

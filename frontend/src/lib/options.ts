@@ -1,15 +1,22 @@
 import { useQuery } from '@tanstack/react-query';
 import { z } from 'zod';
-import { api } from '@/lib/api';
-import { clusterKeys, listOf } from './schemas';
+import { api, listOf } from './api';
 
-/** Only what the new-run form needs; the tiling and groups features own the rest. */
+/**
+ * Id-and-name lists for pickers in forms that launch runs (tiling, clusters). Only what a picker
+ * needs; the tiling and groups features own the full resources.
+ */
 const optionSchema = z.object({ id: z.number(), name: z.string(), slide_count: z.number().optional() }).loose();
 export type Option = z.infer<typeof optionSchema>;
 
+export const optionKeys = {
+  tilingConfigs: ['options', 'tiling-configs'] as const,
+  groups: ['options', 'groups'] as const,
+};
+
 export function useTilingConfigOptions(enabled = true) {
   return useQuery({
-    queryKey: clusterKeys.configOptions,
+    queryKey: optionKeys.tilingConfigs,
     queryFn: () => api('/api/tiling-configs/', listOf(optionSchema), { params: { page_size: 200 } }),
     enabled,
   });
@@ -17,7 +24,7 @@ export function useTilingConfigOptions(enabled = true) {
 
 export function useGroupOptions(enabled: boolean) {
   return useQuery({
-    queryKey: clusterKeys.groupOptions,
+    queryKey: optionKeys.groups,
     queryFn: () => api('/api/groups/', listOf(optionSchema), { params: { page_size: 200 } }),
     enabled,
   });
