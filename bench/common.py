@@ -178,7 +178,9 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, timeout: float
         try:
             if requests.get(url, timeout=2).status_code < 500:
                 return
-        except requests.ConnectionError:
+        # Refused before the bind, or accepted by the socket while a worker still imports
+        # the app (seconds on a busy machine): not ready yet.
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.2)
     raise RuntimeError(f"The server did not answer {url} within {timeout:.0f} s; see {log_path}")

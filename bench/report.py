@@ -786,6 +786,135 @@ ran several times slower on this 2-core machine (nearest-centroid search over 1M
 """
 
 
+# --- review gallery ----------------------------------------------------------------------------
+
+GALLERY_COMMAND = ".venv/bin/rudolfv services -- .venv/bin/python -m bench.review_gallery_bench"
+GALLERY_ROWS = (
+    ("detail", "`GET /api/clusters/{id}/` (exemplars + composition)"),
+    ("votes", "`GET /api/clusters/{id}/votes/`"),
+    ("page", "**one cluster page**: detail + votes, in sequence"),
+    ("list", "`GET /api/clusters/?run=R&page_size=200`"),
+    ("map", "`GET /api/cluster-runs/R/map/`"),
+    ("review", "`POST /api/clusters/{id}/review/` (a decision)"),
+    ("similar", "`GET /api/cluster-runs/R/similar/?slide=&index=&k=24`"),
+    ("labels", "`GET /api/cluster-runs/R/slides/{slide}/labels/`"),
+    ("baseline", "**naive**: the cluster's data from every label file, per request"),
+)
+GALLERY_FLOORS = (
+    ("trivial", "floor: trivial WSGI app (client + loopback + gunicorn)"),
+    ("auth", "floor: DRF + token auth (`/api/auth/me/`)"),
+)
+
+
+def _gallery_row(label: str, run: dict, sql: str = "") -> list[str]:
+    row = [label, sql, f"{run['1']['mean_bytes'] / 1000:.1f}"]
+    for c in CONCURRENCIES:
+        row += [_ms(run[c][q]) for q in ("p50_ms", "p95_ms", "p99_ms")]
+    return row
+
+
+def gallery_table(data: dict) -> str:
+    sql = data.get("sql_statements", {})
+    rows = [
+        _gallery_row(label, data["latency"][key], str(sql.get(key, "–")))
+        for key, label in GALLERY_ROWS
+    ]
+    rows += [_gallery_row(label, data["floors"][key], "–") for key, label in GALLERY_FLOORS]
+    header = ["request", "SQL", "KB"] + [
+        f"{q}, c={c}" for c in CONCURRENCIES for q in ("p50 ms", "p95 ms", "p99 ms")
+    ]
+    return _table(header, rows)
+
+
+def gallery_ratios(data: dict) -> str:
+    latency = data["latency"]
+    naive = latency["baseline"]
+    rows = []
+    pairs = (("detail", "naive ÷ detail"), ("page", "naive ÷ one cluster page (+ votes)"))
+    for key, label in pairs:
+        row = [label]
+        for c in CONCURRENCIES:
+            row += [f"**{_ratio(naive[c][q], latency[key][c][q])}**" for q in ("p50_ms", "p95_ms")]
+        rows.append(row)
+    auth = data["floors"]["auth"]
+    row = ["one cluster page ÷ DRF + token auth floor"]
+    for c in CONCURRENCIES:
+        row += [_ratio(latency["page"][c][q], auth[c][q]) for q in ("p50_ms", "p95_ms")]
+    rows.append(row)
+    header = ["ratio"] + [f"{q}, c={c}" for c in CONCURRENCIES for q in ("p50", "p95")]
+    return _table(header, rows)
+
+
+def review_gallery_section(data: dict | None) -> str:
+    if not data:
+        return "## Review gallery API\n\nNot run (no `bench/out/review_gallery.json`).\n"
+    m, d, setup, checks = data["machine"], data["data"], data["setup"], data["checks"]
+    sizes = d["cluster_sizes"]
+    same = all(v for k, v in checks.items() if k != "clusters_compared")
+    p99 = (
+        f" With {data['repeats']} requests, p99 is the slowest request or close to it."
+        if data["repeats"] < 200
+        else ""
+    )
+    return f"""## Review gallery API
+
+What the review gallery fetches per cluster, over loopback HTTP against the web app under \
+gunicorn ({data["server"]["workers"]} workers × {data["server"]["threads"]} threads), with a \
+pathologist's API token; {m["nproc"]} cores ({m["cpu"]}), run on {m["date"]}, load average \
+{", ".join(str(x) for x in m["loadavg_at_start"])} at its start and \
+{", ".join(str(x) for x in data["loadavg_after"])} at its end (other work on the machine: \
+absolute figures are noisy, ratios measured side by side less so). The whole run took \
+{data["bench_seconds"]:.0f} s.
+
+**Data**: one colour cluster run, k = {d["k"]}, over {d["slides"]} slides with \
+{d["tiles"]:,} tiles ({d["tiles_per_slide"][0]:,}–{d["tiles_per_slide"][1]:,} per slide; \
+cluster sizes {sizes["min"]:,} / {sizes["median"]:,} / {sizes["max"]:,} tiles, min / median / \
+max), sampled {d["per_slide_sample"]} tiles per slide, similar-tile index over \
+{d["indexed_tiles"]:,} tiles. The slides carry {d["tags"]:,} tags (lab, scanner, stain, \
+tissue) and fall into {d["groups"]} rule groups, so each cluster's composition has five \
+non-trivial dimensions. The run was executed in-process through the web app's own service \
+(`run_execute`: sampling, training, map, assignment, summaries, Cluster rows, index) in \
+{setup["execute_seconds"]:.0f} s, once; its rows and files are reused by later runs. Two \
+other pathologists have voted on every cluster.
+
+{gallery_table(data)}
+
+{data["repeats"]} requests per row and concurrency (c = concurrent clients), in \
+{data["rounds"]} interleaved rounds after {data["warmup_requests"]} warm-up requests each \
+(every worker process has then loaded the run's slide list, model and similar-tile \
+index).{p99} *SQL*: statements of one request, counted in-process (the token comes from \
+Redis); *KB*: mean response body. The floors are the same client against a trivial WSGI app \
+and against a DRF view that only authenticates.
+
+{gallery_ratios(data)}
+
+Same exemplar tiles (representative and boundary, in rank order) and same per-slide counts \
+in the composition from the naive computation as in the Cluster rows, on the first \
+{checks["clusters_compared"]} clusters: {_yes(same)}.
+
+How: the slides are rows only (`bulk_create`, a fake root, no image files: nothing here \
+reads pixels); each has a tile-store file written with `curation.tile_store` whose 36 colour \
+features come from the clustering bench's Gaussian mixture, with component weights that \
+depend on the slide's stain and a colour shift per lab. *One cluster page* is what the \
+gallery waits for when moving to the next cluster: the detail, then the votes, one after \
+the other on one connection. The review posts alternately an acceptance, a rejection and \
+a reset, each with the version the gallery holds (from the list, then from each answer), \
+cycling over clusters so no two clients write the same one. Similar tiles cycle over each \
+cluster's first representative tile, labels over the run's slides. The naive baseline \
+(`bench/baseline_gallery.py`, its own gunicorn with the same workers and threads) reads \
+every slide's label file of the run per request, collects the cluster's tiles, sorts them \
+by distance for the representative and boundary tiles, draws random ones, counts per slide \
+and reads the exemplars' positions from their tile files; it has no database, no \
+authentication, no slide names and no group, lab, scanner or stain composition, which \
+favours it. Reproduce:
+
+```sh
+{GALLERY_COMMAND}
+.venv/bin/python -m bench.report
+```
+"""
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -900,7 +1029,10 @@ def render() -> str:
     tagging = _load("tagging")
     tiling = _load("tiling")
     clustering = _load("clustering")
-    any_run = deepzoom or (lists[0] if lists else None) or tagging or tiling or clustering
+    gallery = _load("review_gallery")
+    any_run = (
+        deepzoom or (lists[0] if lists else None) or tagging or tiling or clustering or gallery
+    )
     if any_run is None:
         sys.exit("No results in bench/out/: run scripts/bench first.")
     return f"""# Benchmarks
@@ -920,6 +1052,7 @@ slide list again with `DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgre
 PostgreSQL answers there (`BENCH_SYSTEM_DATABASE_URL` picks another, empty skips it), then
 `… -m bench.tagging_bench` (in-process, no server), then `… -m bench.tiling_bench`
 (subprocesses, no server), then `… -m bench.clustering_bench` (subprocesses, no server),
+then `… -m bench.review_gallery_bench` (the review gallery's API over loopback),
 and finally `python -m bench.report`,
 which writes this page. The embedded servers are the
 bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
@@ -930,6 +1063,7 @@ bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
 {tagging_section(tagging)}
 {tiling_section(tiling)}
 {clustering_section(clustering)}
+{review_gallery_section(gallery)}
 {METHOD}
 {LIMITS}{slide_list_notes(lists)}"""
 

@@ -201,9 +201,14 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = ClusterFilter
     ordering_fields = ["index", "size", "share"]
     ordering = ["index"]
-    queryset = Cluster.objects.select_related(
-        "category", "reviewed_by", "settled_by", "run__config"
-    )
+    queryset = Cluster.objects.select_related("category", "reviewed_by", "settled_by")
+
+    def get_queryset(self):
+        if self.action == "retrieve":  # the detail's exemplars refer to the run's tiling
+            return super().get_queryset().select_related("run__config")
+        # Only the detail shows the composition and exemplars: kilobytes of JSON per cluster
+        # that every other action (the list: up to 200 rows) would parse for nothing.
+        return super().get_queryset().defer("composition", "exemplars")
 
     def filter_queryset(self, queryset):
         # The filters (`run` required) are the list's; one cluster is found by its id alone.

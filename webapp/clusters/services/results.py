@@ -165,7 +165,9 @@ def effective(cluster: Cluster, by_id: dict[int, Cluster]) -> Cluster:
 
 
 def _clusters(run: ClusterRun) -> dict[int, Cluster]:
-    return {c.pk: c for c in Cluster.objects.filter(run=run).select_related("category")}
+    # Not the composition and exemplars: kilobytes of JSON per cluster, unused here.
+    clusters = Cluster.objects.filter(run=run).select_related("category")
+    return {c.pk: c for c in clusters.defer("composition", "exemplars")}
 
 
 def run_map(run: ClusterRun) -> dict:
