@@ -1043,7 +1043,7 @@ Every request went over loopback (127.0.0.1) to servers started by the bench; th
 figures are in `bench/out/*.json` (not in git). To reproduce:
 
 ```sh
-make bench            # or ./scripts/bench; about 9 minutes on 2 cores (+3 minutes the first time)
+make bench            # or ./scripts/bench; about 14 minutes on 2 cores (+6 minutes the first time)
 ```
 
 `scripts/bench` runs `.venv/bin/rudolfv services -- .venv/bin/python -m bench.deepzoom_bench`,
