@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "webapp.audit",
     "webapp.tiling",
     "webapp.clusters",
+    "webapp.datasets",
 ]
 
 MIDDLEWARE = [
@@ -108,6 +109,7 @@ CELERY_TASK_ROUTES = {
     "tiling.*": {"queue": "cpu"},
     # Any worker may serve gpu: clustering falls back to the CPU when FAISS/torch see no GPU.
     "clusters.*": {"queue": "gpu"},
+    "datasets.*": {"queue": "cpu"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # A cluster run over the whole archive (embedding and assigning 1.25B tiles) outlasts the
@@ -139,6 +141,9 @@ SCAN_CHUNK_SIZE = env_int("SCAN_CHUNK_SIZE", 25)
 # Cluster runs: a running run whose heartbeat is older than this is shown as interrupted.
 CLUSTER_HEARTBEAT_STALE_S = env_int("CLUSTER_HEARTBEAT_STALE_S", 300)
 CLUSTER_HEARTBEAT_EVERY_S = env_int("CLUSTER_HEARTBEAT_EVERY_S", 20)
+# Dataset builds and exports: the same for their heartbeats (stale: failed / interrupted).
+DATASET_HEARTBEAT_STALE_S = env_int("DATASET_HEARTBEAT_STALE_S", 300)
+DATASET_HEARTBEAT_EVERY_S = env_int("DATASET_HEARTBEAT_EVERY_S", 20)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -163,6 +168,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "webapp.accounts.authentication.ApiTokenAuthentication",
         "webapp.accounts.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

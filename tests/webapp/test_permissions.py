@@ -121,6 +121,26 @@ ENDPOINTS = [
     ),
     ("post", "/api/clusters/{cluster}/settle/", {"version": 1, "status": "unreviewed"}, ADMIN_ONLY),
     ("post", "/api/clusters/{cluster2}/unmerge/", None, _expect(401, 403, 400, 400)),
+    # Dataset versions: everyone reads and previews; pathologists and admins create, edit and
+    # delete drafts, build, clone and export. (A draft without groups: build → 400.)
+    ("get", "/api/datasets/", None, READ),
+    ("post", "/api/datasets/", {"name": "d", "cluster_run": "{run}"}, _expect(401, 403, 201, 201)),
+    ("get", "/api/datasets/{dataset}/", None, READ),
+    ("patch", "/api/datasets/{dataset}/", {"name": "n"}, CURATE),
+    ("delete", "/api/datasets/{dataset}/", None, _expect(401, 403, 204, 204)),
+    ("post", "/api/datasets/{dataset}/preview/", {}, READ),
+    ("post", "/api/datasets/{dataset}/build/", None, _expect(401, 403, 400, 400)),
+    ("post", "/api/datasets/{dataset}/clone/", {}, _expect(401, 403, 201, 201)),
+    ("get", "/api/datasets/{dataset}/recipe/", None, READ),
+    ("get", "/api/datasets/{dataset}/stats/", None, _expect(401, 409, 409, 409)),
+    ("get", "/api/datasets/{dataset}/diff/?other={dataset}", None, _expect(401, 409, 409, 409)),
+    ("get", "/api/datasets/{dataset}/manifest.csv", None, _expect(401, 409, 409, 409)),
+    ("get", "/api/datasets/{dataset}/exports/", None, READ),
+    ("post", "/api/datasets/{dataset}/exports/", {}, _expect(401, 403, 409, 409)),
+    ("get", "/api/exports/", None, READ),
+    ("get", "/api/tokens/", None, READ),
+    ("post", "/api/tokens/", {"name": "t"}, _expect(401, 201, 201, 201)),
+    ("delete", "/api/tokens/999999/", None, _expect(401, 404, 404, 404)),
 ]
 
 
@@ -136,7 +156,13 @@ def cluster_rows(db):
     )
     first, second = (Cluster.objects.create(run=run, index=i, size=10) for i in range(2))
     category = SemanticCategory.objects.create(name="Unused", colour="#123456")
+    from webapp.datasets.models import DatasetVersion
+
+    dataset = DatasetVersion.objects.create(
+        name="draft", cluster_run=run, recipe={}, folder="datasets/version-x"
+    )
     return {
+        "dataset": dataset.pk,
         "config": config.pk,
         "run": run.pk,
         "cluster": first.pk,
@@ -178,3 +204,37 @@ def _fill(value, ids):
     if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
         return ids[value[1:-1]]
     return value
+
+
+@pytest.mark.parametrize(
+    ("method", "template", "body", "expected"),
+    ENDPOINTS,
+    ids=[f"{m} {t}" for m, t, _, _ in ENDPOINTS],
+)
+def test_read_token_column(make_user, aperio_slide, cluster_rows, method, template, body, expected):
+    """An admin's read-scope token: what an admin may read, and 403 on every unsafe method."""
+    from rest_framework.test import APIClient
+
+    from webapp.accounts.services import api_token_create
+    from webapp.tagging.models import Term
+
+    admin = make_user("admin")
+    other = make_user("viewer", username="someone-else")
+    _, key = api_token_create(user=admin, name="read", scope="read")
+    ids = {
+        "slide": aperio_slide.pk,
+        "root": aperio_slide.root_id,
+        "user": other.pk,
+        "term": Term.objects.get(name="H&E").pk,
+        **cluster_rows,
+    }
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    if body:
+        body = {k: _fill(v, ids) for k, v in body.items()}
+    response = getattr(client, method)(template.format(**ids), body, format="json")
+    if method in ("get", "head", "options"):
+        assert response.status_code == expected["admin"], response.content[:300]
+    else:
+        assert response.status_code == 403, response.content[:300]
+        assert response.json()["detail"] == "This token is read-only."

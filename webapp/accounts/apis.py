@@ -13,6 +13,9 @@ from webapp.accounts import services
 from webapp.accounts.models import User
 from webapp.accounts.permissions import IsAdmin
 from webapp.accounts.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
     CredentialsSerializer,
     TokenSerializer,
     UserCreateSerializer,
@@ -92,6 +95,34 @@ class TokenRevokeApi(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request):
         services.token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The caller's personal API tokens (`Authorization: Token rv_…` or `Bearer rv_…`):
+    list, create (the key is in the answer, once) and revoke. Scope `read` allows safe
+    methods only, anywhere in the API; `full` allows what the user's role allows."""
+
+    serializer_class = ApiTokenSerializer
+    lookup_value_regex = r"\d+"
+    pagination_class = None
+    filter_backends = []
+    http_method_names = ["get", "post", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return services.api_tokens_of(self.request.user)
+
+    @extend_schema(request=ApiTokenCreateSerializer, responses={201: ApiTokenCreatedSerializer})
+    def create(self, request):
+        data = ApiTokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, key = services.api_token_create(user=request.user, **data.validated_data)
+        token.key = key
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.api_token_revoke(user=request.user, token_id=int(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

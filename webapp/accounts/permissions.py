@@ -2,17 +2,27 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from webapp.accounts.authentication import READ_ONLY_MESSAGE, token_is_read_only
 from webapp.accounts.models import Role
 
 
 class IsActiveUser(BasePermission):
-    """The default: any logged-in, active user may read."""
+    """The default and the base of every other class: any logged-in, active user may read.
+
+    A read-scope API token may only use safe methods, whatever the endpoint: checked here
+    once, so no endpoint can forget it (the token's authentication refuses too).
+    """
 
     message = "Log in to use the API."
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        return bool(user and user.is_authenticated and user.is_active)
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        if request.method not in SAFE_METHODS and token_is_read_only(request.auth):
+            self.message = READ_ONLY_MESSAGE
+            return False
+        return True
 
 
 class IsAdmin(IsActiveUser):

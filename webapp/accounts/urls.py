@@ -5,6 +5,7 @@ from webapp.accounts import apis
 
 router = SimpleRouter()
 router.register("users", apis.UserViewSet, basename="user")
+router.register("tokens", apis.ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
     path("auth/csrf/", apis.CsrfApi.as_view(), name="auth-csrf"),

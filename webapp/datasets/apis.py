@@ -1,0 +1,244 @@
+"""Thin views over the dataset services: versions (drafts, preview, build, clone, stats,
+recipe, diff), manifest downloads, export jobs and their shards."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from webapp.accounts.permissions import IsActiveUser, IsCurator
+from webapp.core.errors import ServiceError
+from webapp.datasets import serializers as s
+from webapp.datasets.filters import DatasetVersionFilter, ExportJobFilter
+from webapp.datasets.models import DatasetVersion, ExportJob, VersionStatus
+from webapp.datasets.services import builds, exports, files, preview, versions
+from webapp.datasets.services.diff import version_diff
+from webapp.datasets.tasks import enqueue_build, enqueue_export
+
+CONTENT_TYPES = {
+    "parquet": "application/vnd.apache.parquet",
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson; charset=utf-8",
+}
+FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file (byte ranges supported)")
+
+
+class AnyAccept(BaseContentNegotiation):
+    """File downloads answer whatever the client accepts (errors are JSON)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _not_built(version: DatasetVersion) -> ServiceError:
+    return ServiceError(
+        f"Version {version.pk} is {version.status}; it has no manifest until it is built.",
+        code="not_built",
+        status_code=409,
+    )
+
+
+class DatasetVersionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Dataset versions, newest first. Everyone reads and previews; pathologists and admins
+    create, edit and delete drafts, build, clone and export. Built versions are immutable."""
+
+    serializer_class = s.DatasetVersionSerializer
+    filterset_class = DatasetVersionFilter
+    ordering_fields = ["created_at", "name", "built_at"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset = DatasetVersion.objects.select_related(
+        "cluster_run", "created_by", "built_by"
+    ).order_by("-created_at", "-id")
+
+    def get_permissions(self):
+        if self.request.method in SAFE_METHODS or self.action == "preview":
+            return [IsActiveUser()]
+        return [IsCurator()]
+
+    def list(self, request, *args, **kwargs):
+        builds.versions_mark_stale()
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        builds.versions_mark_stale()
+        return super().retrieve(request, *args, **kwargs)
+
+    def _data(self, version: DatasetVersion, code: int = 200) -> Response:
+        version = self.get_queryset().get(pk=version.pk)
+        return Response(s.DatasetVersionSerializer(version).data, status=code)
+
+    @extend_schema(
+        request=s.DatasetVersionCreateSerializer, responses={201: s.DatasetVersionSerializer}
+    )
+    def create(self, request):
+        data = s.DatasetVersionCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = versions.version_create(actor=request.user, **data.validated_data)
+        return self._data(version, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.DatasetVersionUpdateSerializer, responses=s.DatasetVersionSerializer)
+    def partial_update(self, request, pk=None):
+        data = s.DatasetVersionUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = versions.version_update(
+            actor=request.user, version=self.get_object(), **data.validated_data
+        )
+        return self._data(version)
+
+    def perform_destroy(self, instance):
+        versions.version_delete(actor=self.request.user, version=instance)
+
+    @extend_schema(request=s.PreviewRequestSerializer, responses=s.PreviewSerializer)
+    @action(detail=True, methods=["post"])
+    def preview(self, request, pk=None):
+        """Estimated group × category counts for the recipe (default: the stored one), from
+        the run's composition, before quality filters. Builds nothing."""
+        data = s.PreviewRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = self.get_object()
+        recipe = data.validated_data.get("recipe", version.recipe)
+        return Response(preview.preview(version.cluster_run, recipe))
+
+    @extend_schema(request=None, responses={202: s.DatasetVersionSerializer})
+    @action(detail=True, methods=["post"])
+    def build(self, request, pk=None):
+        """Build on the cpu queue (202). 409 `unreviewed` while clusters are unreviewed and
+        the recipe does not include them; 409 `immutable` for a built version."""
+        version = builds.version_build_start(
+            actor=request.user, version=self.get_object(), enqueue=enqueue_build
+        )
+        return self._data(version, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=s.CloneSerializer, responses={201: s.DatasetVersionSerializer})
+    @action(detail=True, methods=["post"])
+    def clone(self, request, pk=None):
+        """A new draft with the same cluster run and recipe (`parent` = this version)."""
+        data = s.CloneSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = versions.version_clone(
+            actor=request.user, version=self.get_object(), **data.validated_data
+        )
+        return self._data(version, status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: s.StatsSchema})
+    @action(detail=True, methods=["get"])
+    def stats(self, request, pk=None):
+        version = self.get_object()
+        if version.status != VersionStatus.BUILT:
+            raise _not_built(version)
+        return Response(version.stats)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def recipe(self, request, pk=None):
+        return Response(self.get_object().recipe)
+
+    @extend_schema(parameters=[s.DiffQuerySerializer], responses=s.DiffSerializer, filters=False)
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def diff(self, request, pk=None):
+        """What changed from this version to `other` (both built)."""
+        query = s.DiffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        other = DatasetVersion.objects.filter(pk=query.validated_data["other"]).first()
+        if other is None:
+            raise ServiceError(
+                "No dataset version with that id.", code="not_found", status_code=404
+            )
+        return Response(version_diff(self.get_object(), other))
+
+    @extend_schema(
+        methods=["POST"], request=s.ExportCreateSerializer, responses={202: s.ExportJobSerializer}
+    )
+    @extend_schema(methods=["GET"], responses=s.ExportJobSerializer(many=True))
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def exports(self, request, pk=None):
+        """GET: this version's export jobs, newest first. POST: a WebDataset export (202)."""
+        version = self.get_object()
+        if request.method == "GET":
+            exports.exports_mark_interrupted()
+            jobs = version.exports.order_by("-created_at", "-id")
+            return Response(s.ExportJobSerializer(jobs, many=True).data)
+        data = s.ExportCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = exports.export_start(
+            actor=request.user,
+            version=version,
+            shard_size=data.validated_data["shard_size"],
+            jpeg_quality=data.validated_data["jpeg_quality"],
+            enqueue=enqueue_export,
+        )
+        return Response(s.ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ManifestApi(APIView):
+    """A built version's manifest as Parquet, CSV or JSON Lines: Content-Length, ETag (the
+    checksum and format), If-None-Match → 304, single byte ranges → 206 / 416."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(responses={200: FILE, 206: FILE, 304: None, 416: None})
+    def get(self, request, pk: int, fmt: str):
+        version = get_object_or_404(DatasetVersion, pk=pk)
+        if version.status != VersionStatus.BUILT:
+            raise _not_built(version)
+        return files.file_response(
+            request,
+            builds.manifest_path(version, fmt),
+            etag=f"{version.checksum}-{fmt}",
+            content_type=CONTENT_TYPES[fmt],
+            filename=f"dataset-{version.pk}-{files.safe_name(version.name)}.{fmt}",
+        )
+
+
+class ExportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Export jobs (`?dataset=` filters), with progress, finished shards and the report."""
+
+    serializer_class = s.ExportJobSerializer
+    filterset_class = ExportJobFilter
+    queryset = ExportJob.objects.order_by("-created_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        exports.exports_mark_interrupted()
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        exports.exports_mark_interrupted()
+        return super().retrieve(request, *args, **kwargs)
+
+
+class ShardApi(APIView):
+    """One finished shard of an export, ranged like the manifests."""
+
+    content_negotiation_class = AnyAccept
+
+    @extend_schema(
+        parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH)],
+        responses={200: FILE, 206: FILE, 304: None, 416: None},
+    )
+    def get(self, request, pk: int, name: str):
+        job = get_object_or_404(ExportJob.objects.select_related("version"), pk=pk)
+        path = exports.export_dir(job) / name
+        if not path.is_file():
+            raise ServiceError(
+                "No finished shard with that name.", code="not_found", status_code=404
+            )
+        return files.file_response(
+            request,
+            path,
+            etag=f"{job.version.checksum}-{job.pk}-{job.shard_size}-{name}",
+            content_type="application/x-tar",
+            filename=f"dataset-{job.version_id}-export-{job.pk}-{name}",
+        )
