@@ -23,6 +23,7 @@ class DatasetVersionSerializer(serializers.ModelSerializer):
             "cluster_run",
             "cluster_run_name",
             "recipe",
+            "inputs",
             "parent",
             "checksum",
             "row_count",

@@ -33,6 +33,9 @@ export const routes: RouteObject[] = [
       { path: paths.clusters, lazy: async () => ({ Component: (await import('./routes/clusters')).ClustersRoute }) },
       { path: paths.clusterCategories, lazy: async () => ({ Component: (await import('./routes/clusters')).SemanticCategoriesRoute }) },
       { path: '/clusters/runs/:runId', lazy: async () => ({ Component: (await import('./routes/clusters')).ClusterReviewRoute }) },
+      { path: paths.datasets, lazy: async () => ({ Component: (await import('./routes/datasets')).DatasetsRoute }) },
+      { path: '/datasets/:datasetId', lazy: async () => ({ Component: (await import('./routes/datasets')).DatasetRoute }) },
+      { path: paths.accountTokens, lazy: async () => ({ Component: (await import('./routes/datasets')).TokensRoute }) },
       {
         path: paths.slideRoots,
         element: (

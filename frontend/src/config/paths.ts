@@ -17,4 +17,7 @@ export const paths = {
   clusters: '/clusters',
   clusterCategories: '/clusters/categories',
   clusterRun: (id: number | string, cluster?: number) => `/clusters/runs/${id}${cluster === undefined ? '' : `?cluster=${cluster}`}`,
+  datasets: '/datasets',
+  dataset: (id: number | string) => `/datasets/${id}`,
+  accountTokens: '/account/tokens',
 } as const;

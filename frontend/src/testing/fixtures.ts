@@ -323,3 +323,53 @@ export function makeClusterDetail(cluster: ReturnType<typeof makeCluster>) {
     },
   };
 }
+
+export function makeRecipe(overrides: Record<string, unknown> = {}) {
+  return {
+    groups: [{ group: 1, weight: 2.0 }],
+    categories: [
+      { category: 1, weight: null as number | null },
+      { category: 2, weight: 1.0 },
+    ],
+    include_unreviewed: false,
+    budget: 1000,
+    per_slide_cap: 200,
+    quality: { min_tissue_fraction: 0.5, min_sharpness: null as number | null, max_pen_score: 0.1 },
+    split: { by: 'slide', validation_fraction: 0.1 },
+    seed: 0,
+    ...overrides,
+  };
+}
+
+/** A DatasetVersion as docs/datasets.md shapes it; `status: 'built'` fills the build fields. */
+export function makeDataset(id: number, overrides: Record<string, unknown> = {}) {
+  const built = overrides.status === 'built';
+  return {
+    id,
+    name: `colon H&E v${id}`,
+    status: 'draft',
+    cluster_run: 3,
+    cluster_run_name: 'Colour k=4 #3',
+    recipe: makeRecipe(),
+    parent: null as number | null,
+    checksum: built ? `${'ab12cd34ef56'}${'0'.repeat(52)}` : '',
+    row_count: built ? 1000 : 0,
+    progress_done: 0,
+    progress_total: 0,
+    message: '',
+    error: '',
+    shortfall: 0,
+    created_by: 'paula',
+    created_at: '2024-07-01T09:00:00Z',
+    built_by: built ? 'paula' : null,
+    built_at: built ? '2024-07-01T09:10:00Z' : null,
+    manifest: built
+      ? { parquet: `/api/datasets/${id}/manifest.parquet`, csv: `/api/datasets/${id}/manifest.csv`, jsonl: `/api/datasets/${id}/manifest.jsonl` }
+      : null,
+    ...overrides,
+  };
+}
+
+export function makeToken(id: number, overrides: Record<string, unknown> = {}) {
+  return { id, name: `token ${id}`, scope: 'read', prefix: `rv_ab${id}`, created_at: '2024-07-02T09:00:00Z', last_used_at: null as string | null, ...overrides };
+}

@@ -140,6 +140,9 @@ export const handlers = [
   // Clusters: no runs by default; the cluster tests answer with their own data.
   http.get('*/api/cluster-runs/', () => requireLogin() ?? HttpResponse.json(page([]))),
   http.get('*/api/semantic-categories/', () => requireLogin() ?? HttpResponse.json(makeSemanticCategories())),
+  // Datasets and tokens: none by default; their tests answer with their own data.
+  http.get('*/api/datasets/', () => requireLogin() ?? HttpResponse.json(page([]))),
+  http.get('*/api/tokens/', () => requireLogin() ?? HttpResponse.json([])),
 ];
 
 export const server = setupServer(...handlers);

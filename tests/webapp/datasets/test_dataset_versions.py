@@ -16,8 +16,8 @@ from webapp.datasets.models import DatasetVersion
 from webapp.datasets.services import builds, versions
 
 VERSION_FIELDS = {
-    "id", "name", "status", "cluster_run", "cluster_run_name", "recipe", "parent", "checksum",
-    "row_count", "progress_done", "progress_total", "message", "error", "shortfall",
+    "id", "name", "status", "cluster_run", "cluster_run_name", "recipe", "inputs", "parent",
+    "checksum", "row_count", "progress_done", "progress_total", "message", "error", "shortfall",
     "created_by", "created_at", "built_by", "built_at", "manifest",
 }  # fmt: skip
 

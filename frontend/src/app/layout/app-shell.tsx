@@ -28,6 +28,7 @@ export function AppShell() {
           <NavLink to={paths.audit}>Audit</NavLink>
           <NavLink to={paths.tiling}>Tiling</NavLink>
           <NavLink to={paths.clusters}>Clusters</NavLink>
+          <NavLink to={paths.datasets}>Datasets</NavLink>
           {admin && <NavLink to={paths.slideRoots}>Slide roots</NavLink>}
           {admin && <NavLink to={paths.users}>Users</NavLink>}
           <a href={env.apiDocsUrl} target="_blank" rel="noreferrer">
@@ -35,6 +36,9 @@ export function AppShell() {
           </a>
         </nav>
         <span className="spacer" />
+        <NavLink to={paths.accountTokens} className="header-link">
+          API tokens
+        </NavLink>
         <span className="user-badge" data-testid="current-user">
           <span className="username">{user.full_name || user.username}</span>
           <span className={`role role-${user.role}`}>{user.role}</span>

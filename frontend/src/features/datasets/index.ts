@@ -1,0 +1,2 @@
+export { DatasetsPage } from './components/datasets-page';
+export { DatasetPage } from './components/dataset-page';
