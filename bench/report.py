@@ -915,6 +915,198 @@ favours it. Reproduce:
 """
 
 
+# --- dataset export ------------------------------------------------------------------------------
+
+DATASET_COMMAND = ".venv/bin/rudolfv services -- .venv/bin/python -m bench.dataset_export_bench"
+DATASET_FORMATS = (
+    ("parquet", "`GET /api/datasets/{id}/manifest.parquet`"),
+    ("csv", "`GET /api/datasets/{id}/manifest.csv`"),
+    ("jsonl", "`GET /api/datasets/{id}/manifest.jsonl`"),
+)
+
+
+def _mb(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def dataset_export_table(data: dict) -> str:
+    export, drf, ratios = data["export"], data["drf_list"], data["ratios"]
+    rows = []
+    for fmt, label in DATASET_FORMATS:
+        e = export[fmt]
+        rows.append(
+            [
+                label,
+                f"{e['bytes'] / 1e6:,.1f}",
+                f"{e['seconds']:.2f}",
+                f"{e['rows_per_s']:,.0f}",
+                f"{e['mb_per_s']:,.0f}",
+                f"+{_mb(e['server_peak_growth_mb'])} (of {_mb(e['server_rss_before_mb'])})",
+                f"{e.get('server_cpu_s', 0):.2f}",
+                f"**{ratios[fmt]:,.0f}×**",
+            ]
+        )
+    rows.append(
+        [
+            f"**DRF list**, page_size {drf['page_size']:,}, following `next` "
+            f"(extrapolated from {drf['pages_timed']} of {drf['pages']:,} pages)",
+            f"{drf['mean_page_bytes'] * drf['pages'] / 1e6:,.0f}",
+            f"{drf['extrapolated_seconds']:,.0f}",
+            f"{drf['rows_per_s']:,.0f}",
+            f"{drf['mean_page_bytes'] * drf['pages'] / drf['extrapolated_seconds'] / 1e6:,.1f}",
+            f"+{_mb(drf['server_peak_growth_mb'])} (of {_mb(drf['server_rss_before_mb'])})",
+            f"{drf.get('server_cpu_s_per_page', 0) * drf['pages']:,.0f} (extrapolated)",
+            "1×",
+        ]
+    )
+    header = [
+        "download",
+        "MB",
+        "seconds",
+        "rows/s",
+        "MB/s",
+        "server RSS growth, MB (of)",
+        "server CPU s",
+        "ours ÷ DRF list",
+    ]
+    return _table(header, rows)
+
+
+def dataset_build_table(data: dict) -> str:
+    built = data["build"]
+    b = built["build"]
+    rows = [
+        [
+            "`build_manifest` (eligibility, allocation, draw, write, stats)",
+            f"{b['seconds']:.1f}",
+            f"{b['rows_per_s']:,.0f}",
+            f"{b['peak_mb']:,.0f}",
+            f"{built['sizes']['parquet'] / 1e6:,.0f} (Parquet)",
+        ]
+    ]
+    for fmt in ("csv", "jsonl"):
+        w = built[f"write_{fmt}"]
+        rows.append(
+            [
+                f"`write_{fmt}`",
+                f"{w['seconds']:.1f}",
+                f"{w['rows_per_s']:,.0f}",
+                f"{w['peak_mb']:,.0f}",
+                f"{built['sizes'][fmt] / 1e6:,.0f}",
+            ]
+        )
+    return _table(["step", "seconds", "rows/s", "peak RSS, MB", "file, MB"], rows)
+
+
+def dataset_export_section(data: dict | None) -> str:
+    if not data:
+        return "## Dataset export\n\nNot run (no `bench/out/dataset_export.json`).\n"
+    m, d, built, export = data["machine"], data["data"], data["build"], data["export"]
+    drf, wds, checks = data["drf_list"], data["webdataset"], data["checks"]
+    b = built["build"]
+    resume = export["resume"]
+    ratios = data["ratios"]
+    goal = data["goal_ratio"]
+    met = all(ratios[f] >= goal for f in ("parquet", "jsonl"))
+    first = data["ratios_vs_first_pages"]
+    page_ms = drf["page_ms"]
+    pages = sorted(page_ms, key=int)
+    spread = ", ".join(f"page {int(p):,}: {page_ms[p]:,.0f} ms" for p in (pages[0], pages[-1]))
+    groups = " : ".join(f"{w:g}" for w in d["groups"].values())
+    fmts = ("parquet", "csv", "jsonl")
+    growth = max(export[f]["server_peak_growth_mb"] for f in fmts)
+    biggest = max(export[f]["bytes"] for f in fmts) / 1e9
+    downloads_ok = all(v for k, v in checks.items() if k.startswith(fmts))
+    categories = " : ".join(f"{w:g}" for w in d["categories"].values())
+    written = d.get("tile_files_written_s", 0)
+    fresh = f" (this run wrote them in {written:.0f} s)" if written else ""
+    filled = drf["table"]["filled_s"]
+    filled_text = f"filled in {filled:.0f} s this run" if filled else "filled by an earlier run"
+    return f"""## Dataset export
+
+A dataset version's manifest built by the real sampler, then downloaded over loopback HTTP \
+from the web app under gunicorn ({data["server"]["workers"]} workers × \
+{data["server"]["threads"]} threads) with a read-scope API token, side by side with a DRF \
+paginated JSON list of the same rows under its own gunicorn; {m["nproc"]} cores \
+({m["cpu"]}), run on {m["date"]}, load average \
+{", ".join(str(x) for x in m["loadavg_at_start"])} at its start and \
+{", ".join(str(x) for x in data["loadavg_after"])} at its end. The whole run took \
+{data["bench_seconds"]:.0f} s (the build below is done once and reused).
+
+- Goal: Parquet and JSON Lines downloads ≥ {goal:g}× the rows/s of the DRF list at bounded \
+memory: {_met(met)} (Parquet {ratios["parquet"]:,.0f}×, JSON Lines \
+{ratios["jsonl"]:,.0f}×, CSV {ratios["csv"]:,.0f}×; the server's workers grew by at most \
+{growth:.1f} MB while sending files of up to {biggest:.1f} GB). \
+Against the DRF list's best case (its first pages, where OFFSET costs nothing): Parquet \
+{first["parquet"]:,.0f}×, JSON Lines {first["jsonl"]:,.0f}×, CSV {first["csv"]:,.0f}×.
+- Build: {b["rows"]:,} rows from {d["slides"]:,} slides ({d["tiles"]:,} tiles) in \
+{b["seconds"]:.0f} s, {b["rows_per_s"]:,.0f} rows/s, peak {b["peak_mb"]:,.0f} MB.
+- WebDataset: `write_shards` {wds["shards_tiles_per_s"]:,.0f} tiles/s against \
+{wds["raw_tiles_per_s"]:,.0f} tiles/s reading the same tiles raw \
+({wds["shards_vs_raw"]:.2f} of the raw rate).
+
+**Build** (`curation.dataset_sampling.build_manifest`, each step in a fresh process, peak RSS \
+= its VmHWM; built {built["built_at"]}):
+
+{dataset_build_table(data)}
+
+{d["slides"]:,} synthetic slides with {d["tiles_per_slide"][0]:,}–{d["tiles_per_slide"][1]:,} \
+tiles each: tile-store files (x, y, size, mpp, tissue fraction, sharpness, pen score) and \
+label files of a k = {d["k"]} run in `cluster_assign`'s schema, written once under \
+`BENCH_DIR`{fresh}. Recipe: {len(d["groups"])} slide groups weighted {groups}, \
+{len(d["categories"])} categories over {d["k"] - d["excluded_clusters"]} of the \
+{d["k"]} clusters weighted {categories} (the other {d["excluded_clusters"]} clusters \
+excluded), min tissue fraction {d["min_tissue_fraction"]}, max pen score \
+{d["max_pen_score"]}, at most {d["per_slide_cap"]:,} tiles per slide, split by slide (10 % \
+validation), budget {d["budget"]:,} (shortfall {b["shortfall"]:,}).
+
+**Export** (`GET /api/datasets/{{id}}/manifest.*`, one download each, streamed and \
+discarded by the client):
+
+{dataset_export_table(data)}
+
+*rows/s*: manifest rows ÷ download seconds (request to last byte). *Server RSS growth*: \
+the largest growth of a gunicorn worker's RSS over its value just before the download, \
+sampled from `/proc` every 10 ms (in parentheses: the worker's RSS before). *Server CPU \
+s*: user + system CPU seconds of the workers during the download (the body goes out by \
+sendfile(2): the kernel copies the file, so the client, one Python process reading 1 MiB \
+chunks on the same 2 cores, is the limit). Every download \
+had the file's size, the CSV and JSON Lines one line per row (plus the header), the Parquet \
+file the manifest's SHA-256: {_yes(downloads_ok)}. \
+Resume: the first half of the Parquet file with `Range`, then the rest with \
+`Range: bytes={resume["content_range"].split(" ")[1].split("-")[0]}-` and `If-Range` (the \
+ETag) → {resume["status"]} `Content-Range: {resume["content_range"]}`; the two halves hash \
+to the checksum: {_yes(resume["joined_matches_checksum"])}; a stale `If-Range` gets the whole \
+file: {_yes(resume["stale_if_range_gives_whole_file"])}.
+
+The DRF list (`bench/baseline_manifest_list.py`): the same rows in a PostgreSQL table \
+(`bench_manifest_row`, COPY from the CSV, {drf["table"]["bytes"] / 1e9:.1f} GB, \
+{filled_text}), a `ModelSerializer` and a `ListAPIView` with `PageNumberPagination` \
+(page_size {drf["page_size"]:,}), no authentication (which favours it). Paging through all \
+{drf["pages"]:,} pages would take {_duration(drf["extrapolated_seconds"])} (`COUNT(*)` and an \
+OFFSET scan on every page), so \
+runs of {drf["follow"]} pages (following `next`) from {len(drf["starts"])} evenly spread \
+start pages, first to last, were timed: {spread}, mean {drf["mean_page_ms"]:,.0f} ms; the \
+total is the mean × pages. Its first pages alone run at \
+{drf["first_pages_rows_per_s"]:,.0f} rows/s.
+
+**WebDataset**: a manifest of {wds["tiles"]:,} tiles built by `build_manifest` over a tile \
+file of {wds["slide"]} ({wds["tile_size"]}-px tiles at {wds["target_mpp"]} µm/px on a 32-px \
+grid, overlapping; slide at {wds["mpp"]:.3f} µm/px). `write_shards` (JPEG quality 90 + the \
+row as JSON, tar shards of 1,000, atomic writes): {wds["shards_seconds"]:.1f} s, \
+{wds["shards_tiles_per_s"]:,.0f} tiles/s, {wds["shards"]} shards, \
+{wds["shard_bytes"] / 1e6:,.0f} MB. `SlideReader.read` of the same tiles in a loop (one open \
+reader, no JPEG, no tar, after 50 warm-up reads; timed before and after the shards, the \
+faster counts): {wds["raw_seconds"]:.1f} s, {wds["raw_tiles_per_s"]:,.0f} tiles/s. One \
+process, one after the other. Reproduce:
+
+```sh
+{DATASET_COMMAND}
+.venv/bin/python -m bench.report
+```
+"""
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -1030,8 +1222,15 @@ def render() -> str:
     tiling = _load("tiling")
     clustering = _load("clustering")
     gallery = _load("review_gallery")
+    dataset = _load("dataset_export")
     any_run = (
-        deepzoom or (lists[0] if lists else None) or tagging or tiling or clustering or gallery
+        deepzoom
+        or (lists[0] if lists else None)
+        or tagging
+        or tiling
+        or clustering
+        or gallery
+        or dataset
     )
     if any_run is None:
         sys.exit("No results in bench/out/: run scripts/bench first.")
@@ -1043,7 +1242,7 @@ Every request went over loopback (127.0.0.1) to servers started by the bench; th
 figures are in `bench/out/*.json` (not in git). To reproduce:
 
 ```sh
-make bench            # or ./scripts/bench; about 14 minutes on 2 cores (+6 minutes the first time)
+make bench            # or ./scripts/bench; about 16 minutes on 2 cores (+10 minutes the first time)
 ```
 
 `scripts/bench` runs `.venv/bin/rudolfv services -- .venv/bin/python -m bench.deepzoom_bench`,
@@ -1053,6 +1252,7 @@ PostgreSQL answers there (`BENCH_SYSTEM_DATABASE_URL` picks another, empty skips
 `… -m bench.tagging_bench` (in-process, no server), then `… -m bench.tiling_bench`
 (subprocesses, no server), then `… -m bench.clustering_bench` (subprocesses, no server),
 then `… -m bench.review_gallery_bench` (the review gallery's API over loopback),
+then `… -m bench.dataset_export_bench` (manifest build and export over loopback),
 and finally `python -m bench.report`,
 which writes this page. The embedded servers are the
 bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
@@ -1064,6 +1264,7 @@ bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
 {tiling_section(tiling)}
 {clustering_section(clustering)}
 {review_gallery_section(gallery)}
+{dataset_export_section(dataset)}
 {METHOD}
 {LIMITS}{slide_list_notes(lists)}"""
 

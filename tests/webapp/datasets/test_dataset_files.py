@@ -103,3 +103,22 @@ def test_read_token_downloads_and_lists_but_never_writes(ds, built, make_user, a
     bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
     assert bearer.get(f"/api/datasets/{version.pk}/").status_code == 200
     assert bearer.delete(f"/api/tokens/{token.pk}/").status_code == 403
+
+
+def test_range_reader_is_ready_for_sendfile(tmp_path):
+    """gunicorn sends a file response with sendfile(2) from its descriptor's current position
+    for Content-Length bytes: the range reader's descriptor sits at the range's start, and
+    `read` (servers without sendfile) stops at the range's end."""
+    import os
+
+    from webapp.datasets.services.files import RangeReader
+
+    path = tmp_path / "manifest.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    reader = RangeReader(path, 10, 10)
+    try:
+        assert os.lseek(reader.fileno(), 0, os.SEEK_CUR) == 10
+        assert reader.read(4) + reader.read() == bytes(range(10, 20))
+        assert reader.read() == b""
+    finally:
+        reader.close()

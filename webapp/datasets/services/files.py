@@ -8,8 +8,10 @@
   several ranges or a malformed header → the whole file (allowed by RFC 9110);
 - `If-Range`: the range is honoured only when the tag (strong comparison) or the date
   matches, else the whole file;
-- the body is streamed by FileResponse's block iterator from a reader limited to the range:
-  a file is never read into memory.
+- the body is streamed from a reader limited to the range: under gunicorn by sendfile(2)
+  (the reader exposes its descriptor, positioned at the range's start, and the response
+  its Content-Length), elsewhere by FileResponse's block iterator; a file is never read
+  into memory.
 """
 
 import os
@@ -38,6 +40,12 @@ class RangeReader:
         data = self._file.read(size)
         self._left -= len(data)
         return data
+
+    def fileno(self) -> int:
+        """The open file's descriptor, positioned at the range's start: gunicorn then sends
+        the body with sendfile(2) from that position for Content-Length bytes (zero-copy, no
+        Python loop); servers without sendfile call `read` as before."""
+        return self._file.fileno()
 
     def close(self) -> None:
         self._file.close()
