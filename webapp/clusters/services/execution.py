@@ -9,7 +9,6 @@ refreshed by progress and, in a worker, by a thread, so a dead worker shows as i
 """
 
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -36,6 +35,7 @@ from webapp.clusters.services.runs import (
     selected_slides,
 )
 from webapp.core.errors import ServiceError
+from webapp.core.heartbeat import Heartbeat
 from webapp.slides.models import Slide
 from webapp.tagging.models import SlideGroup
 from webapp.tiling.models import SlideTiling, TileStatus
@@ -352,38 +352,6 @@ def _phases(ex: Execution) -> None:
 # -- entry point ------------------------------------------------------------------------------
 
 
-class Heartbeat:
-    """A daemon thread refreshing the run's heartbeat while a long step (training, one big
-    slide) reports no progress. Used in workers; the thread has its own connection."""
-
-    def __init__(self, run_id: int, attempt: int, every: float) -> None:
-        self.run_id, self.attempt, self.every = run_id, attempt, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
-
-    def _beat(self) -> None:
-        try:
-            while not self._stop.wait(self.every):
-                try:
-                    ClusterRun.objects.filter(
-                        pk=self.run_id,
-                        attempt=self.attempt,
-                        status__in=[RunStatus.RUNNING, RunStatus.INTERRUPTED],
-                    ).update(status=RunStatus.RUNNING, heartbeat_at=timezone.now())
-                except Exception:  # noqa: BLE001 - a missed beat is not worth a crash
-                    logger.warning("Heartbeat of cluster run %s failed", self.run_id)
-        finally:
-            connection.close()
-
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
 def alive_elsewhere(run_id: int, attempt: int) -> bool:
     """Whether another worker is running this attempt now (running, heartbeat fresh)."""
     fresh = timezone.now() - timedelta(seconds=settings.CLUSTER_HEARTBEAT_STALE_S)
@@ -424,7 +392,18 @@ def run_execute(
     ex = Execution(run=run, attempt=attempt, folder=run_dir(run))
     ex.failed = {int(sid): reason for sid, reason in run.failed_slides}
     beat = (
-        Heartbeat(run_id, attempt, settings.CLUSTER_HEARTBEAT_EVERY_S) if heartbeat_thread else None
+        Heartbeat(
+            # Only this attempt's row, and only while it runs (a resume bumps the attempt).
+            ClusterRun.objects.filter(
+                pk=run_id,
+                attempt=attempt,
+                status__in=[RunStatus.RUNNING, RunStatus.INTERRUPTED],
+            ),
+            settings.CLUSTER_HEARTBEAT_EVERY_S,
+            status=RunStatus.RUNNING,
+        )
+        if heartbeat_thread
+        else None
     )
     try:
         if beat:

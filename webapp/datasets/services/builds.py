@@ -27,9 +27,9 @@ from curation.dataset_sampling import QualityFilter, Recipe, SlideInput, build_m
 from webapp.audit.services import audit_one
 from webapp.clusters.services.runs import run_dir
 from webapp.core.errors import ServiceError
+from webapp.core.heartbeat import Heartbeat
 from webapp.datasets.models import DatasetVersion, VersionStatus
 from webapp.datasets.services import inputs
-from webapp.datasets.services.heartbeat import Heartbeat
 from webapp.datasets.services.recipes import (
     Resolved,
     buildable,

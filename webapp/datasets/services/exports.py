@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from webapp.audit.services import audit_one
 from webapp.core.errors import ServiceError
+from webapp.core.heartbeat import Heartbeat
 from webapp.datasets.models import DatasetVersion, ExportJob, ExportStatus, VersionStatus
 from webapp.datasets.services.builds import manifest_path
-from webapp.datasets.services.heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
 MAX_SHARD_SIZE = 100_000
