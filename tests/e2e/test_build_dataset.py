@@ -17,19 +17,16 @@ import pytest
 import requests
 
 from tests.e2e.browser import ARTIFACTS, run_script, skip_reason
+from tests.e2e.demo_run import tiled_demo_run
 from tests.live_services import REPO, celery_worker, web_server
 from webapp.accounts.services import api_token_create
 from webapp.audit.models import AuditEvent
-from webapp.clusters import starter_categories
 from webapp.clusters.models import Cluster, SemanticCategory
-from webapp.clusters.services import review, runs
-from webapp.clusters.services.execution import run_execute
+from webapp.clusters.services import review
 from webapp.datasets.models import DatasetVersion
 from webapp.slides.models import Slide
-from webapp.slides.services import registration, roots
 from webapp.tagging.models import GroupKind
 from webapp.tagging.services.groups import group_create, group_members_change
-from webapp.tiling import services as tiling
 
 pytestmark = [
     pytest.mark.e2e,
@@ -50,24 +47,8 @@ DECISIONS = {0: "Tumour", 1: "Stroma", 2: "Tumour", 3: "Stroma", 4: None}
 def _prepare(admin, pathologist, slide_root_dir):
     """Demo slides registered and tiled, a k=5 colour run executed in-process, every cluster
     decided through the review service, and an explicit group of every slide."""
-    starter_categories.load(SemanticCategory)
+    run = tiled_demo_run(admin, slide_root_dir)
     categories = {c.name: c for c in SemanticCategory.objects.all()}
-    root = roots.root_create(name="archive", path=str(slide_root_dir))
-    registration.scan_run_inline(scan=registration.scan_start(root=root))
-    config = tiling.config_create(
-        name="quick", params={"tile_size": 64, "target_mpp": 1.0, "min_tissue_fraction": 0.5}
-    )
-    for tiling_id in tiling.run_tilings(tiling.run_start(config=config, untiled=True)):
-        tiling.slide_tile(tiling_id=tiling_id)
-    launched = runs.run_launch(
-        actor=admin,
-        config=config,
-        feature_kind="colour",
-        name="e2e colour k=5",
-        params={"k": 5, "per_slide": 100, "iterations": 10, "seed": 0},
-    )
-    run = run_execute(launched.pk)
-    assert run.status == "succeeded", (run.error, run.message)
     for cluster in Cluster.objects.filter(run=run).order_by("index"):
         name = DECISIONS[cluster.index]
         decision = (

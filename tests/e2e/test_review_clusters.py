@@ -6,14 +6,10 @@ on the cluster and in the audit log with the pathologist as its actor."""
 import pytest
 
 from tests.e2e.browser import ARTIFACTS, run_script, skip_reason
+from tests.e2e.demo_run import tiled_demo_run
 from tests.live_services import REPO, web_server
 from webapp.audit.models import AuditEvent
-from webapp.clusters import starter_categories
 from webapp.clusters.models import Cluster, SemanticCategory
-from webapp.clusters.services import runs
-from webapp.clusters.services.execution import run_execute
-from webapp.slides.services import registration, roots
-from webapp.tiling import services as tiling
 
 pytestmark = [
     pytest.mark.e2e,
@@ -34,28 +30,8 @@ def test_pathologist_reviews_every_cluster_with_the_keyboard(
 ):
     admin = make_user("admin", username="e2e-admin")
     pathologist = make_user("pathologist", username="e2e-pathologist", password=PASSWORD)
-    # The seeded vocabulary is a data migration; a transactional test's flush removes it.
-    starter_categories.load(SemanticCategory)
+    run = tiled_demo_run(admin, slide_root_dir)
     categories = {c.shortcut: c for c in SemanticCategory.objects.all()}
-
-    # The demo slides registered and tiled, then a small colour run executed in-process:
-    # 5 clusters from up to 100 tiles per slide.
-    root = roots.root_create(name="archive", path=str(slide_root_dir))
-    registration.scan_run_inline(scan=registration.scan_start(root=root))
-    config = tiling.config_create(
-        name="quick", params={"tile_size": 64, "target_mpp": 1.0, "min_tissue_fraction": 0.5}
-    )
-    for tiling_id in tiling.run_tilings(tiling.run_start(config=config, untiled=True)):
-        tiling.slide_tile(tiling_id=tiling_id)
-    launched = runs.run_launch(
-        actor=admin,
-        config=config,
-        feature_kind="colour",
-        name="e2e colour k=5",
-        params={"k": 5, "per_slide": 100, "iterations": 10, "seed": 0},
-    )
-    run = run_execute(launched.pk)
-    assert run.status == "succeeded", (run.error, run.message)
     clusters = Cluster.objects.filter(run=run)
     assert clusters.count() == 5
     assert not clusters.exclude(status="unreviewed").exists()
