@@ -17,6 +17,7 @@ from trainer.data.augmentations import (
     stain_stats,
     tissue_mask,
 )
+from trainer.data.collate import MultiCropCollate, cyclic_samples, seeded_batches, step_seed
 from trainer.data.masking import BlockMaskGenerator
 
 __all__ = [
@@ -25,15 +26,19 @@ __all__ = [
     "BatchStainTransfer",
     "BlockMaskGenerator",
     "MultiCropAugmentation",
+    "MultiCropCollate",
     "MultiCropConfig",
     "PerSlideStats",
     "StainStats",
+    "cyclic_samples",
     "dihedral",
     "invert_dihedral",
     "lab_to_rgb",
     "random_rot90_flip",
     "reinhard_transfer",
     "rgb_to_lab",
+    "seeded_batches",
+    "step_seed",
     "stain_stats",
     "tissue_mask",
 ]

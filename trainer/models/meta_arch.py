@@ -42,13 +42,21 @@ class Features(NamedTuple):
     patch: Tensor
 
 
-def _create_backbone(name: str, img_size: int, drop_path_rate: float) -> nn.Module:
+def _create_backbone(
+    name: str, img_size: int, drop_path_rate: float, dynamic_img_size: bool = False
+) -> nn.Module:
     import timm
 
     if not timm.is_model(name):
         raise ValueError(f"unknown timm model name {name!r}")
+    extra = {"dynamic_img_size": True} if dynamic_img_size else {}
     return timm.create_model(
-        name, pretrained=False, num_classes=0, img_size=img_size, drop_path_rate=drop_path_rate
+        name,
+        pretrained=False,
+        num_classes=0,
+        img_size=img_size,
+        drop_path_rate=drop_path_rate,
+        **extra,
     )
 
 
@@ -70,6 +78,8 @@ class SSLMetaArch(nn.Module):
 
     ``weights``: a local .safetensors / .pt / .pth file in timm or DINOv2 layout, loaded into the
     student backbone before the teacher is copied from it; None = random initialisation.
+    ``dynamic_img_size``: accept crops of other sizes than ``img_size`` (local crops; position
+    embeddings interpolated); the state dict is the same either way.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class SSLMetaArch(nn.Module):
         drop_path_rate: float = 0.0,
         weights: str | None = None,
         head: HeadConfig | None = None,
+        dynamic_img_size: bool = False,
     ):
         super().__init__()
         head = head if head is not None else HeadConfig()
@@ -87,7 +98,7 @@ class SSLMetaArch(nn.Module):
         self.img_size = img_size
         self.head_config = head
 
-        backbone = _create_backbone(backbone_name, img_size, drop_path_rate)
+        backbone = _create_backbone(backbone_name, img_size, drop_path_rate, dynamic_img_size)
         if weights is not None:
             _load_backbone_weights(backbone, backbone_name, weights, img_size)
         for attr in ("patch_embed", "_pos_embed", "blocks", "norm"):
