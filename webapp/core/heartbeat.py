@@ -13,11 +13,13 @@ logger = logging.getLogger(__name__)
 
 
 class Heartbeat:
-    """`queryset.update(heartbeat_at=now, **also)` every `every` seconds until the block ends
-    (`with Heartbeat(...)`); `also` can revive a row another process marked interrupted."""
+    """`queryset.update(heartbeat_at=now, **also)` every `every` seconds between `start()`
+    and `stop()` (or within `with Heartbeat(...)`); `also` can revive a row another process
+    marked interrupted. With `enabled=False` (in-process calls: the caller's own progress
+    writes are its heartbeat) both do nothing."""
 
-    def __init__(self, queryset, every: float, **also):
-        self.queryset, self.every, self.also = queryset, every, also
+    def __init__(self, queryset, every: float, *, enabled: bool = True, **also):
+        self.queryset, self.every, self.also, self.enabled = queryset, every, also, enabled
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
@@ -31,10 +33,18 @@ class Heartbeat:
         finally:
             connection.close()
 
-    def __enter__(self) -> "Heartbeat":
-        self._thread.start()
+    def start(self) -> "Heartbeat":
+        if self.enabled:
+            self._thread.start()
         return self
 
+    def stop(self) -> None:
+        if self.enabled:
+            self._stop.set()
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> "Heartbeat":
+        return self.start()
+
     def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self.stop()

@@ -391,23 +391,19 @@ def run_execute(
     run.refresh_from_db()
     ex = Execution(run=run, attempt=attempt, folder=run_dir(run))
     ex.failed = {int(sid): reason for sid, reason in run.failed_slides}
-    beat = (
-        Heartbeat(
-            # Only this attempt's row, and only while it runs (a resume bumps the attempt).
-            ClusterRun.objects.filter(
-                pk=run_id,
-                attempt=attempt,
-                status__in=[RunStatus.RUNNING, RunStatus.INTERRUPTED],
-            ),
-            settings.CLUSTER_HEARTBEAT_EVERY_S,
-            status=RunStatus.RUNNING,
-        )
-        if heartbeat_thread
-        else None
+    beat = Heartbeat(
+        # Only this attempt's row, and only while it runs (a resume bumps the attempt).
+        ClusterRun.objects.filter(
+            pk=run_id,
+            attempt=attempt,
+            status__in=[RunStatus.RUNNING, RunStatus.INTERRUPTED],
+        ),
+        settings.CLUSTER_HEARTBEAT_EVERY_S,
+        status=RunStatus.RUNNING,
+        enabled=heartbeat_thread,
     )
     try:
-        if beat:
-            beat.__enter__()
+        beat.start()
         _phases(ex)
     except Stop:
         pass
@@ -419,8 +415,7 @@ def run_execute(
         logger.exception("Cluster run %s failed", run_id)
         _fail(ex, f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
-        if beat:
-            beat.__exit__()
+        beat.stop()
     return ClusterRun.objects.get(pk=run_id)
 
 

@@ -263,19 +263,15 @@ def version_build(
     version = DatasetVersion.objects.select_related("cluster_run__config").get(pk=version_id)
     attempt = version.attempt if attempt is None else attempt
     build = _Build(version, attempt)
-    beat = (
-        Heartbeat(
-            DatasetVersion.objects.filter(
-                pk=version_id, attempt=attempt, status=VersionStatus.BUILDING
-            ),
-            settings.DATASET_HEARTBEAT_EVERY_S,
-        )
-        if heartbeat_thread
-        else None
+    beat = Heartbeat(
+        DatasetVersion.objects.filter(
+            pk=version_id, attempt=attempt, status=VersionStatus.BUILDING
+        ),
+        settings.DATASET_HEARTBEAT_EVERY_S,
+        enabled=heartbeat_thread,
     )
     try:
-        if beat:
-            beat.__enter__()
+        beat.start()
         build.update(message="Building.", progress_done=0, progress_total=0)
         _run(build)
     except Stop:
@@ -288,8 +284,7 @@ def version_build(
         logger.exception("Building dataset version %s failed", version_id)
         _fail(version, attempt, f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
-        if beat:
-            beat.__exit__()
+        beat.stop()
     return DatasetVersion.objects.get(pk=version_id)
 
 

@@ -146,17 +146,13 @@ def export_run(job_id: int, *, heartbeat_thread: bool = False) -> ExportJob:
                 message=f"Writing shards: tile {done:,} of {total:,}.",
             )
 
-    beat = (
-        Heartbeat(
-            ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING),
-            settings.DATASET_HEARTBEAT_EVERY_S,
-        )
-        if heartbeat_thread
-        else None
+    beat = Heartbeat(
+        ExportJob.objects.filter(pk=job_id, status=ExportStatus.RUNNING),
+        settings.DATASET_HEARTBEAT_EVERY_S,
+        enabled=heartbeat_thread,
     )
     try:
-        if beat:
-            beat.__enter__()
+        beat.start()
         folder = export_dir(job)
         folder.mkdir(parents=True, exist_ok=True)
         report = _report(
@@ -192,6 +188,5 @@ def export_run(job_id: int, *, heartbeat_thread: bool = False) -> ExportJob:
             finished_at=timezone.now(),
         )
     finally:
-        if beat:
-            beat.__exit__()
+        beat.stop()
     return ExportJob.objects.get(pk=job_id)
