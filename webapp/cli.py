@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from trainer.cli import build_command
 from webapp import devservices
 from webapp.celery import QUEUES
 
@@ -317,6 +318,27 @@ def tile(config_name: str, group: str | None, untiled: bool, workers: int, slide
         f"{run.done} tiled, {run.skipped} already tiled, {run.failed} failed; "
         f"{run.tile_count} tiles."
     )
+
+
+def _dataset_manifest(version_id: str) -> tuple[Path, str]:
+    """A built dataset version's manifest (path, SHA-256), read from the database."""
+    _django()
+    from webapp.datasets.models import DatasetVersion, VersionStatus
+    from webapp.datasets.services.builds import manifest_path
+
+    version = DatasetVersion.objects.filter(pk=int(version_id) if version_id.isdigit() else -1)
+    version = version.first()
+    if version is None:
+        raise click.BadParameter(f"no dataset version {version_id!r}", param_hint="--dataset")
+    if version.status != VersionStatus.BUILT:
+        raise click.BadParameter(
+            f"dataset version {version.pk} is {version.status}, not built", param_hint="--dataset"
+        )
+    return manifest_path(version, "parquet"), version.checksum
+
+
+# `rudolfv train`: the trainer's own command (`python -m trainer`), plus --dataset VERSION.
+main.add_command(build_command(resolve_dataset=_dataset_manifest, name="train"))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+from timm.models import checkpoint_seq
 from torch import Tensor, nn
 
 from trainer.models.heads import DINOHead
@@ -147,8 +148,22 @@ class SSLMetaArch(nn.Module):
         x = backbone._pos_embed(x)
         x = backbone.patch_drop(x)
         x = backbone.norm_pre(x)
-        x = backbone.blocks(x)
+        if getattr(backbone, "grad_checkpointing", False) and torch.is_grad_enabled():
+            x = checkpoint_seq(backbone.blocks, x)
+        else:
+            x = backbone.blocks(x)
         return backbone.norm(x)
+
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Activation checkpointing of the student's blocks (the teacher runs without grad)."""
+        self.student["backbone"].set_grad_checkpointing(enable)
+
+    def compile_blocks(self) -> None:
+        """torch.compile each transformer block in place (state-dict keys unchanged, so
+        checkpoints and exports stay the same)."""
+        for part in (self.student, self.teacher):
+            for block in part["backbone"].blocks:
+                block.compile()
 
     def _split(self, tokens: Tensor) -> Features:
         return Features(tokens[:, 0], tokens[:, self.num_prefix_tokens :])

@@ -17,11 +17,13 @@ import json
 import math
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 from curation.atomic import atomic_write
@@ -42,6 +44,9 @@ METRIC_KEYS = (
     "teacher_temp",
     "images_per_s",
     "gpu_mem_mb",
+    "total_steps",
+    "eta_s",
+    "time",
 )
 LATEST = "latest.json"
 
@@ -71,12 +76,23 @@ def _set_rng_states(states: dict) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
+def _world() -> tuple[int, int]:
+    """(rank, world size) of a torchrun process group, or (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
 class Trainer:
     """One training run; see the module docstring.
 
     ``stop_requested``: a no-argument callable checked before each step; when it returns true
     the run checkpoints and `fit` returns. ``evaluate``: optional ``(trainer) -> dict`` called
     every ``recipe.eval_every`` steps (and at the end), its result logged as an ``eval`` line.
+
+    Under torchrun (a process group initialised before), gradients are averaged over the
+    ranks after each backward, every rank holds the whole model (no FSDP) and only rank 0
+    writes metrics and checkpoints; each rank's batch is its share of the global batch.
     """
 
     def __init__(
@@ -89,6 +105,7 @@ class Trainer:
         stop_requested: Callable[[], bool] | None = None,
         evaluate: Callable[[Trainer], dict] | None = None,
         manifest_checksum: str | None = None,
+        on_step: Callable[[dict], None] | None = None,
     ) -> None:
         self.recipe = recipe
         self.data_iter_factory = data_iter_factory
@@ -97,8 +114,13 @@ class Trainer:
         self.stop_requested = stop_requested or (lambda: False)
         self.evaluate = evaluate
         self.manifest_checksum = manifest_checksum
+        self.on_step = on_step
         self.step = 0
         self.last_metrics: dict | None = None
+        self.evaluated_at: int | None = None
+        self.rank, self.world_size = _world()
+        self._step_walls: deque[float] = deque(maxlen=50)  # wall seconds of recent steps
+        self._last_step_end: float | None = None
 
         _seed_everything(recipe.seed)
         self.model = SSLMetaArch(
@@ -109,6 +131,10 @@ class Trainer:
             head=recipe.head_config(),
             dynamic_img_size=True,
         ).to(self.device)
+        if recipe.grad_checkpointing:
+            self.model.set_grad_checkpointing(True)
+        if recipe.compile:
+            self.model.compile_blocks()
         ibot_dim = recipe.ibot_prototypes if recipe.ibot_separate_head else recipe.prototypes
         self.dino_loss = DINOLoss(recipe.prototypes, recipe.student_temp, recipe.center_momentum)
         self.ibot_loss = iBOTPatchLoss(ibot_dim, recipe.student_temp, recipe.center_momentum)
@@ -207,6 +233,8 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         out = self.compute_losses(batch, sched["teacher_temp"])
         out["loss"].backward()
+        if self.world_size > 1:
+            self._average_gradients()
         if self.recipe.clip_grad and self.recipe.clip_grad > 0:
             torch.nn.utils.clip_grad_norm_(self.params, self.recipe.clip_grad)
         self.optimizer.step()
@@ -216,11 +244,18 @@ class Trainer:
             self.ibot_loss.update_center(out["teacher_patch"])
         self.step += 1
 
-        elapsed = max(time.perf_counter() - start, 1e-9)
+        now = time.perf_counter()
+        # throughput over the wall time since the previous step (data loading included);
+        # the first step of a fit has only its own compute time
+        wall = now - (self._last_step_end if self._last_step_end is not None else start)
+        self._last_step_end = now
+        elapsed = max(wall, 1e-9)
+        self._step_walls.append(elapsed)
+        eta = (self.recipe.total_steps - self.step - 1) * float(np.mean(self._step_walls))
         gpu_mem = None
         if self.device.type == "cuda":
             gpu_mem = torch.cuda.max_memory_allocated(self.device) / 2**20
-        n_images = int(batch["global"].shape[0]) // 2
+        n_images = int(batch["global"].shape[0]) // 2 * self.world_size
         metrics = {
             "step": self.step,
             "loss": float(out["loss"].detach()),
@@ -233,11 +268,16 @@ class Trainer:
             "teacher_temp": sched["teacher_temp"],
             "images_per_s": n_images / elapsed,
             "gpu_mem_mb": gpu_mem,
+            "total_steps": self.recipe.total_steps,
+            "eta_s": max(eta, 0.0),
+            "time": time.time(),
         }
         if not math.isfinite(metrics["loss"]):
             raise FloatingPointError(f"loss is {metrics['loss']} at step {self.step}")
         self.last_metrics = metrics
         self._append_metrics(metrics)
+        if self.on_step is not None:
+            self.on_step(metrics)
         return metrics
 
     # -- the run --------------------------------------------------------------------------
@@ -249,6 +289,7 @@ class Trainer:
         end = self.recipe.total_steps if steps is None else self.step + int(steps)
         end = min(end, self.recipe.total_steps)
         batches = self.data_iter_factory(self.step)
+        self._last_step_end = None
         saved_at = None
         every = self.recipe.checkpoint_every
         while self.step < end:
@@ -263,17 +304,39 @@ class Trainer:
                 and self.recipe.eval_every
                 and self.step % self.recipe.eval_every == 0
             ):
-                self._run_evaluation()
+                self.run_evaluation()
         if saved_at != self.step:
             self.save_checkpoint()
         return self.step
 
-    def _run_evaluation(self) -> dict:
+    def _average_gradients(self) -> None:
+        """All-reduce the gradients as one flat buffer (what DDP does, without its bucketing
+        and overlap: simple, and the same numbers)."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world_size
+        offset = 0
+        for g in grads:
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
+            offset += g.numel()
+
+    def run_evaluation(self) -> dict:
+        """Evaluate now and log an ``eval`` line; remembers the step (`evaluated_at`)."""
         result = self.evaluate(self)
+        self.evaluated_at = self.step
         self._append_metrics({"step": self.step, "eval": result})
         return result
 
+    def log_event(self, event: str) -> None:
+        """A ``{"event": ..., "step": ...}`` line (finished, stopped) for whoever tails the log."""
+        self._append_metrics({"event": event, "step": self.step})
+
     def _append_metrics(self, metrics: dict) -> None:
+        if self.rank != 0:
+            return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with (self.out_dir / "metrics.jsonl").open("a") as handle:
             handle.write(json.dumps(metrics) + "\n")
@@ -295,7 +358,10 @@ class Trainer:
         return tensors
 
     def save_checkpoint(self) -> Path:
-        """step-<n>.safetensors + step-<n>.pt, then latest.json; each written atomically."""
+        """step-<n>.safetensors + step-<n>.pt, then latest.json; each written atomically
+        (rank 0 only)."""
+        if self.rank != 0:
+            return self.checkpoint_dir / f"step-{self.step}.safetensors"
         stem = f"step-{self.step}"
         weights = self.checkpoint_dir / f"{stem}.safetensors"
         state = self.checkpoint_dir / f"{stem}.pt"
@@ -362,12 +428,14 @@ class Trainer:
 
     def _truncate_metrics(self, step: int) -> None:
         path = self.out_dir / "metrics.jsonl"
-        if not path.exists():
+        if self.rank != 0 or not path.exists():
             return
         kept = [
             line
             for line in path.read_text().splitlines()
-            if line.strip() and json.loads(line).get("step", 0) <= step
+            if line.strip()
+            and "event" not in (entry := json.loads(line))
+            and entry.get("step", 0) <= step
         ]
         with atomic_write(path) as tmp:
             tmp.write_text("".join(line + "\n" for line in kept))
@@ -379,6 +447,8 @@ class Trainer:
         (``<path stem>.json``): load with ``timm.create_model(card["model"], pretrained=False,
         num_classes=0, img_size=card["img_size"])`` and ``load_state_dict(..., strict=True)``."""
         path = Path(path)
+        if self.rank != 0:
+            return path
         with atomic_write(path) as tmp:
             save_file(self.model.backbone_state_dict(), str(tmp), metadata={"format": "pt"})
         card = {

@@ -75,11 +75,19 @@ class Recipe:
     colour_jitter: bool = True
     blur: bool = True
     solarization: bool = False
+    # data
+    sampling: str = "weighted"  # or "uniform" (see trainer.data.manifest_source)
+    stain_tiles_per_slide: int = 4  # tiles per slide for the precomputed stain statistics
+    # speed / memory
+    compile: bool = False  # torch.compile each transformer block
+    grad_checkpointing: bool = False  # recompute block activations in backward
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.centering not in CENTERING_MODES:
             raise ValueError(f"centering must be one of {CENTERING_MODES}, got {self.centering!r}")
+        if self.sampling not in ("weighted", "uniform"):
+            raise ValueError(f"sampling must be 'weighted' or 'uniform', got {self.sampling!r}")
         if self.batch_size < 1 or self.total_steps < 1:
             raise ValueError("batch_size and total_steps must be positive")
         if self.global_crops_size < 1 or self.local_crops_size < 1 or self.local_crops_number < 0:
