@@ -33,7 +33,7 @@ from trainer.data.manifest_source import (
     batch_iterator,
     precompute_stain_stats,
 )
-from trainer.train import cpu_smoke
+from trainer.train import Trainer, cpu_smoke
 
 NCT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tiles" / "nct-crc-he"
 SAMPLING = SamplingRecipe(
@@ -274,3 +274,40 @@ def test_rudolfv_train_takes_a_manifest(manifest, tmp_path):
         capture_output=True, text=True, env=env,
     )  # fmt: skip
     assert done.returncode == 0 and "--dataset" in done.stdout and "--manifest" in done.stdout
+
+
+def test_grad_checkpointing_gives_the_same_step(manifest, tmp_path):
+    recipe = cpu_smoke(local_crops_number=2)
+    index = ManifestIndex.read(manifest)
+    batch = StepBatches(index, StepSampler(index, 4, 0), _collate(recipe), 0)[0]
+    plain = Trainer(recipe, None, tmp_path / "a")
+    checkpointed = Trainer(recipe.replace(grad_checkpointing=True), None, tmp_path / "b")
+    assert checkpointed.model.student["backbone"].grad_checkpointing
+    a, b = plain.train_step(batch), checkpointed.train_step(batch)
+    assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+    for (name, p), q in zip(
+        plain.model.student.named_parameters(), checkpointed.model.student.parameters(),
+        strict=True,
+    ):  # fmt: skip
+        assert torch.allclose(p, q, atol=1e-6), name
+    compiled = Trainer(recipe.replace(compile=True), None, tmp_path / "c")
+    blocks = compiled.model.student["backbone"].blocks
+    assert all(block._compiled_call_impl is not None for block in blocks)
+    assert compiled.model.state_dict().keys() == plain.model.state_dict().keys()
+
+
+def test_torchrun_two_processes_on_cpu(manifest, tmp_path):
+    """Two ranks (gloo): gradients averaged, rank 0 alone writes one line per step."""
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               "--nproc_per_node=2", "-m", "trainer", "--manifest", str(manifest),
+               "--out", str(out), "--no-progress", "--workers", "0", "--device", "cpu",
+               "--steps", "3", "--batch-size", "4", *SMALL]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [m["step"] for m in _steps(out)] == [1, 2, 3]
+    assert _lines(out)[-1] == {"event": "finished", "step": 3}
+    assert json.loads((out / "run.json").read_text())["world_size"] == 2
+    card = json.loads((out / "backbone.json").read_text())
+    model = timm.create_model(card["model"], **card["timm_kwargs"])
+    model.load_state_dict(load_file(out / "backbone.safetensors"), strict=True)
