@@ -337,6 +337,53 @@ def _dataset_manifest(version_id: str) -> tuple[Path, str]:
     return manifest_path(version, "parquet"), version.checksum
 
 
+@main.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--files/--no-files", default=True, help="Copy DATA_ROOT (off: snapshot it yourself)."
+)
+def backup(out: Path, files: bool) -> None:
+    """Back up the database (pg_dump) and DATA_ROOT into the new folder OUT."""
+    _django()
+    from django.conf import settings
+
+    from webapp.core.backup import BackupError
+    from webapp.core.backup import backup as run_backup
+
+    try:
+        meta = run_backup(os.environ["DATABASE_URL"], Path(settings.DATA_ROOT), out, files=files)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up {sum(meta['counts'].values())} rows and DATA_ROOT into {out}.")
+
+
+@main.command()
+@click.argument("backup_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(backup_dir: Path) -> None:
+    """Restore BACKUP_DIR into an empty database and an empty DATA_ROOT, then check that every
+    table has its rows back and every dataset manifest its SHA-256."""
+    _django()
+    from django.conf import settings
+
+    from webapp.core.backup import BackupError
+    from webapp.core.backup import restore as run_restore
+
+    try:
+        result = run_restore(backup_dir, os.environ["DATABASE_URL"], Path(settings.DATA_ROOT))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Restored {sum(result.counts.values())} rows; "
+        f"{len(result.manifests_ok)} dataset manifests match their checksums."
+    )
+    for version_id, reason in result.manifests_bad:
+        click.secho(f"dataset version {version_id}: {reason}", fg="red", err=True)
+    for table, (want, got) in result.count_differences.items():
+        click.secho(f"{table}: {got} rows, the backup recorded {want}", fg="red", err=True)
+    if not result.ok:
+        sys.exit(1)
+
+
 # `rudolfv train`: the trainer's own command (`python -m trainer`), plus --dataset VERSION.
 main.add_command(build_command(resolve_dataset=_dataset_manifest, name="train"))
 
