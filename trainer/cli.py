@@ -304,6 +304,8 @@ def run_training(args: TrainArgs) -> int:
     holder["trainer"] = trainer
     if resuming:
         trainer.resume()
+    elif rank == 0:  # a fresh start: lines of an attempt that died before its first checkpoint
+        (args.out / "metrics.jsonl").unlink(missing_ok=True)
     if rank == 0:
         info = {
             "recipe": recipe.to_dict(),

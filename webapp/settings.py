@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "webapp.tiling",
     "webapp.clusters",
     "webapp.datasets",
+    "webapp.training",
 ]
 
 MIDDLEWARE = [
@@ -110,14 +111,22 @@ CELERY_TASK_ROUTES = {
     # Any worker may serve gpu: clustering falls back to the CPU when FAISS/torch see no GPU.
     "clusters.*": {"queue": "gpu"},
     "datasets.*": {"queue": "cpu"},
+    # Training needs a GPU worker in production; the trainer falls back to the CPU (smoke runs).
+    "training.*": {"queue": "gpu"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 # A cluster run over the whole archive (embedding and assigning 1.25B tiles) outlasts the
 # default limit; it is one task with resumable phases.
 CLUSTER_TASK_TIME_LIMIT = env_int("CLUSTER_TASK_TIME_LIMIT", 72 * 3600)
+# A pretraining run (the paper's 625k steps) takes weeks; it is one task that resumes from
+# its last checkpoint when redelivered.
+TRAINING_TASK_TIME_LIMIT = env_int("TRAINING_TASK_TIME_LIMIT", 30 * 24 * 3600)
 # A visibility timeout longer than the longest task, so Redis does not redeliver running work.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": max(CELERY_TASK_TIME_LIMIT, CLUSTER_TASK_TIME_LIMIT) + 600
+    "visibility_timeout": max(
+        CELERY_TASK_TIME_LIMIT, CLUSTER_TASK_TIME_LIMIT, TRAINING_TASK_TIME_LIMIT
+    )
+    + 600
 }
 
 CACHES = {
@@ -144,6 +153,16 @@ CLUSTER_HEARTBEAT_EVERY_S = env_int("CLUSTER_HEARTBEAT_EVERY_S", 20)
 # Dataset builds and exports: the same for their heartbeats (stale: failed / interrupted).
 DATASET_HEARTBEAT_STALE_S = env_int("DATASET_HEARTBEAT_STALE_S", 300)
 DATASET_HEARTBEAT_EVERY_S = env_int("DATASET_HEARTBEAT_EVERY_S", 20)
+# Training runs: the worker polls the trainer's files every TRAINING_POLL_S seconds, beats at
+# least every TRAINING_HEARTBEAT_EVERY_S; a stale heartbeat shows the run as interrupted.
+TRAINING_HEARTBEAT_EVERY_S = env_int("TRAINING_HEARTBEAT_EVERY_S", 10)
+TRAINING_HEARTBEAT_STALE_S = env_int("TRAINING_HEARTBEAT_STALE_S", 300)
+try:
+    TRAINING_POLL_S = float(env_str("TRAINING_POLL_S", "1.0"))
+except ValueError as exc:
+    raise ConfigError("TRAINING_POLL_S must be a number of seconds.") from exc
+# Data-loading processes per trainer process (--workers).
+TRAINING_DATA_WORKERS = env_int("TRAINING_DATA_WORKERS", 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/", include("webapp.tiling.urls")),
     path("api/", include("webapp.clusters.urls")),
     path("api/", include("webapp.datasets.urls")),
+    path("api/", include("webapp.training.urls")),
     path("api/", include("webapp.slides.urls")),
     path("django-admin/", admin.site.urls),
     re_path(r"^(?!api/|static/|django-admin/)(?P<path>.*)$", spa.index, name="spa"),

@@ -138,6 +138,22 @@ ENDPOINTS = [
     ("get", "/api/datasets/{dataset}/exports/", None, READ),
     ("post", "/api/datasets/{dataset}/exports/", {}, _expect(401, 403, 409, 409)),
     ("get", "/api/exports/", None, READ),
+    # Training runs: everyone reads (metrics, backbone); admins launch, cancel and resume.
+    # (The draft version cannot be trained on: 400; the run has succeeded: 409.)
+    ("get", "/api/training/presets/", None, READ),
+    ("get", "/api/training/runs/", None, READ),
+    (
+        "post",
+        "/api/training/runs/",
+        {"name": "t", "dataset_version": "{dataset}", "preset": "cpu_smoke"},
+        _expect(401, 403, 403, 400),
+    ),
+    ("get", "/api/training/runs/{training}/", None, READ),
+    ("get", "/api/training/runs/{training}/metrics/", None, READ),
+    ("post", "/api/training/runs/{training}/cancel/", None, _expect(401, 403, 403, 409)),
+    ("post", "/api/training/runs/{training}/resume/", None, _expect(401, 403, 403, 409)),
+    ("get", "/api/training/runs/{training}/backbone/", None, _expect(401, 404, 404, 404)),
+    ("get", "/api/training/runs/{training}/backbone/card/", None, _expect(401, 404, 404, 404)),
     ("get", "/api/tokens/", None, READ),
     ("post", "/api/tokens/", {"name": "t"}, _expect(401, 201, 201, 201)),
     ("delete", "/api/tokens/999999/", None, _expect(401, 404, 404, 404)),
@@ -161,6 +177,20 @@ def cluster_rows(db):
     dataset = DatasetVersion.objects.create(
         name="draft", cluster_run=run, recipe={}, folder="datasets/version-x"
     )
+    from webapp.training.models import TrainingRun
+
+    built = DatasetVersion.objects.create(
+        name="built", cluster_run=run, recipe={}, status="built", folder="datasets/version-y"
+    )
+    training = TrainingRun.objects.create(
+        name="t",
+        dataset_version=built,
+        preset="cpu_smoke",
+        model="vit_tiny_patch16_224",
+        recipe={},
+        status="succeeded",
+        folder="training/run-x",
+    )
     return {
         "dataset": dataset.pk,
         "config": config.pk,
@@ -168,6 +198,7 @@ def cluster_rows(db):
         "cluster": first.pk,
         "cluster2": second.pk,
         "category": category.pk,
+        "training": training.pk,
     }
 
 

@@ -101,10 +101,25 @@ class ClusterRunSerializer(serializers.ModelSerializer):
 
 
 class EmbeddingModelSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    """A timm model (`name`, optional `weights`, `image_size`), or the exported backbone of a
+    training run (`training_run`: its id), which the service resolves to the same."""
+
+    name = serializers.CharField(max_length=200, required=False)
     weights = serializers.CharField(max_length=1000, required=False, allow_null=True)
     image_size = serializers.IntegerField(required=False, allow_null=True, min_value=8)
     batch_size = serializers.IntegerField(required=False, min_value=1, max_value=4096)
+    training_run = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        if "training_run" in attrs:
+            extra = sorted(set(attrs) - {"training_run", "batch_size"})
+            if extra:
+                raise serializers.ValidationError(
+                    f"With training_run, give only batch_size besides it (not {', '.join(extra)})."
+                )
+        elif "name" not in attrs:
+            raise serializers.ValidationError("Give a timm model name or a training_run id.")
+        return attrs
 
 
 class ClusterRunCreateSerializer(serializers.Serializer):

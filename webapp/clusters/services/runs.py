@@ -42,6 +42,10 @@ def kmeans_params(params: dict):
 
 
 def embedding_spec(data: dict | None) -> EmbeddingModelSpec:
+    if isinstance(data, dict) and "training_run" in data:
+        from webapp.training.services.runs import embedding_spec_for
+
+        data = embedding_spec_for(data["training_run"], batch_size=data.get("batch_size"))
     try:
         return EmbeddingModelSpec.from_dict(dict(data or {}))
     except (TypeError, ValueError) as exc:

@@ -1,0 +1,1 @@
+"""Training run services: runs (launch, cancel, resume, backbone), metrics, execution."""
