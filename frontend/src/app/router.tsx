@@ -35,6 +35,8 @@ export const routes: RouteObject[] = [
       { path: '/clusters/runs/:runId', lazy: async () => ({ Component: (await import('./routes/clusters')).ClusterReviewRoute }) },
       { path: paths.datasets, lazy: async () => ({ Component: (await import('./routes/datasets')).DatasetsRoute }) },
       { path: '/datasets/:datasetId', lazy: async () => ({ Component: (await import('./routes/datasets')).DatasetRoute }) },
+      { path: paths.training, lazy: async () => ({ Component: (await import('./routes/training')).TrainingRoute }) },
+      { path: '/training/runs/:runId', lazy: async () => ({ Component: (await import('./routes/training')).TrainingRunRoute }) },
       { path: paths.accountTokens, lazy: async () => ({ Component: (await import('./routes/datasets')).TokensRoute }) },
       {
         path: paths.slideRoots,

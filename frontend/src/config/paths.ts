@@ -19,5 +19,7 @@ export const paths = {
   clusterRun: (id: number | string, cluster?: number) => `/clusters/runs/${id}${cluster === undefined ? '' : `?cluster=${cluster}`}`,
   datasets: '/datasets',
   dataset: (id: number | string) => `/datasets/${id}`,
+  training: '/training',
+  trainingRun: (id: number | string) => `/training/runs/${id}`,
   accountTokens: '/account/tokens',
 } as const;

@@ -29,6 +29,7 @@ export function AppShell() {
           <NavLink to={paths.tiling}>Tiling</NavLink>
           <NavLink to={paths.clusters}>Clusters</NavLink>
           <NavLink to={paths.datasets}>Datasets</NavLink>
+          <NavLink to={paths.training}>Training</NavLink>
           {admin && <NavLink to={paths.slideRoots}>Slide roots</NavLink>}
           {admin && <NavLink to={paths.users}>Users</NavLink>}
           <a href={env.apiDocsUrl} target="_blank" rel="noreferrer">

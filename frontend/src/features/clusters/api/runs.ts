@@ -10,7 +10,8 @@ export interface NewClusterRun {
   name: string;
   config: number;
   feature_kind: 'colour' | 'embedding';
-  embedding_model: { name: string; weights: string | null; image_size: number | null } | null;
+  /** A timm model (and local weights), or a training run's exported backbone, resolved by the server. */
+  embedding_model: { name: string; weights: string | null; image_size: number | null } | { training_run: number } | null;
   k: number;
   per_slide: number;
   iterations: number;

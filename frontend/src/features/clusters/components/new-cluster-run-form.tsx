@@ -6,6 +6,7 @@ import { RadioChoices } from '@/components/radio-choices';
 import { paths } from '@/config/paths';
 import { useGroupOptions, useTilingConfigOptions } from '@/lib/options';
 import { useStartClusterRun, type NewClusterRun } from '../api/runs';
+import { useBackboneRuns } from '../api/training-backbones';
 import { fieldErrors } from '../lib/field-errors';
 import { Field } from './field';
 import { FieldError } from './field-error';
@@ -23,6 +24,12 @@ const FEATURE_KINDS = [
   ['embedding', 'Deep embeddings'],
 ] as const;
 
+const MODEL_SOURCES = [
+  ['timm', 'A timm model'],
+  ['training_run', 'Backbone from a training run'],
+] as const;
+type ModelSource = (typeof MODEL_SOURCES)[number][0];
+
 const NUMBER_DEFAULTS = { per_slide: '500', k: '100', iterations: '25', restarts: '1', seed: '0' };
 type NumberField = keyof typeof NUMBER_DEFAULTS;
 
@@ -35,6 +42,7 @@ const SHOWN_FIELDS = [
   'embedding_model.name',
   'embedding_model.weights',
   'embedding_model.image_size',
+  'embedding_model.training_run',
   'k',
   'per_slide',
   'iterations',
@@ -62,6 +70,8 @@ export function NewClusterRunForm() {
   const [configId, setConfigId] = useState('');
   const [kind, setKind] = useState<'colour' | 'embedding'>('colour');
   const [model, setModel] = useState({ name: 'vit_small_patch14_reg4_dinov2', weights: '', image_size: '' });
+  const [source, setSource] = useState<ModelSource>('timm');
+  const [trainingRun, setTrainingRun] = useState('');
   const [numbers, setNumbers] = useState(NUMBER_DEFAULTS);
   const [spherical, setSpherical] = useState(false);
   const [method, setMethod] = useState<'flat' | 'hierarchical'>('flat');
@@ -70,6 +80,7 @@ export function NewClusterRunForm() {
   const [groupId, setGroupId] = useState('');
   const [slideIds, setSlideIds] = useState('');
   const groups = useGroupOptions(target === 'group');
+  const backbones = useBackboneRuns(kind === 'embedding' && source === 'training_run');
   const start = useStartClusterRun();
 
   const errors = fieldErrors(start.error);
@@ -83,9 +94,11 @@ export function NewClusterRunForm() {
       config: Number(configId),
       feature_kind: kind,
       embedding_model:
-        kind === 'embedding'
-          ? { name: model.name.trim(), weights: model.weights.trim() || null, image_size: model.image_size.trim() ? Number(model.image_size) : null }
-          : null,
+        kind !== 'embedding'
+          ? null
+          : source === 'training_run'
+            ? { training_run: Number(trainingRun) }
+            : { name: model.name.trim(), weights: model.weights.trim() || null, image_size: model.image_size.trim() ? Number(model.image_size) : null },
       k: Number(numbers.k),
       per_slide: Number(numbers.per_slide),
       iterations: Number(numbers.iterations),
@@ -126,6 +139,26 @@ export function NewClusterRunForm() {
         <FieldError errors={errors} name="feature_kind" />
       </RadioChoices>
       {kind === 'embedding' && (
+        <RadioChoices label="Embedding model" name="model-source" value={source} onChange={setSource} choices={MODEL_SOURCES} />
+      )}
+      {kind === 'embedding' && source === 'training_run' && (
+        <div className="form-row">
+          <Field label="Training run" errors={errors} name="embedding_model.training_run" grow>
+            <select value={trainingRun} onChange={(e) => setTrainingRun(e.target.value)} required>
+              <option value="">Choose a run with an exported backbone…</option>
+              {(backbones.data ?? []).map((r) => (
+                <option key={r.id} value={String(r.id)}>
+                  #{r.id} {r.name} ({r.model}, step {r.step}, {r.status})
+                </option>
+              ))}
+            </select>
+          </Field>
+          <FieldError errors={errors} name="embedding_model" />
+          {backbones.isSuccess && backbones.data.length === 0 && <span className="muted">No training run has exported a backbone yet.</span>}
+          {backbones.isError && <ErrorMessage error={backbones.error} />}
+        </div>
+      )}
+      {kind === 'embedding' && source === 'timm' && (
         <div className="form-row">
           <div className="field-stack grow">
             <label>

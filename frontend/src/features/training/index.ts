@@ -1,0 +1,2 @@
+export { TrainingPage } from './components/training-page';
+export { TrainingRunPage } from './components/run-page';
