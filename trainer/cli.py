@@ -193,12 +193,22 @@ def _collate(recipe, patch_size: int, stats):
         MultiCropAugmentation,
         MultiCropCollate,
     )
+    from trainer.data.device_augment import DeviceCropCollate
 
     grid = (recipe.global_crops_size // patch_size,) * 2
+    masks = BlockMaskGenerator(grid, *recipe.mask_ratio, min_block_patches=1)
+    if recipe.augment_on == "device":
+        return DeviceCropCollate(
+            recipe.multicrop_config(),
+            masks,
+            recipe.mask_probability,
+            recipe.stain_transfer_p,
+            stats,
+        )
     stain = BatchStainTransfer(recipe.stain_transfer_p) if recipe.reinhard else None
     return MultiCropCollate(
         MultiCropAugmentation(recipe.multicrop_config()),
-        BlockMaskGenerator(grid, *recipe.mask_ratio, min_block_patches=1),
+        masks,
         recipe.mask_probability,
         stain,
         stats,

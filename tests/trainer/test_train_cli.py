@@ -25,6 +25,7 @@ from curation.tile_loader import ReaderCache
 from tests.curation.dataset_data import CATEGORY_OF, cluster_run, slide_inputs
 from trainer.cli import TrainArgs, build_recipe
 from trainer.data.augmentations import stain_stats
+from trainer.data.device_augment import augment_batch
 from trainer.data.manifest_source import (
     ManifestError,
     ManifestIndex,
@@ -63,7 +64,12 @@ def _collate(recipe):
 
 
 def _same(a: dict, b: dict) -> bool:
-    return all(torch.equal(a[k], b[k]) for k in ("global", "local", "masks"))
+    """The same tiles and the same random draws (the crops follow from them)."""
+    return (
+        torch.equal(a["tiles"], b["tiles"])
+        and torch.equal(a["masks"], b["masks"])
+        and all(torch.equal(a["draws"][k], b["draws"][k]) for k in a["draws"])
+    )
 
 
 def test_batches_do_not_depend_on_workers(manifest):
@@ -78,7 +84,9 @@ def test_batches_do_not_depend_on_workers(manifest):
     assert not _same(inline[0], inline[1])  # each step its own batch
     # starting later gives the same batch for the same step (what exact resume needs)
     assert _same(next(batch_iterator(dataset, 4, 6)), inline[1])
-    assert inline[0]["global"].shape == (2 * recipe.batch_size, 3, 32, 32)
+    crops = augment_batch(inline[0], recipe.multicrop_config(), "cpu")
+    assert crops["global"].shape == (2 * recipe.batch_size, 3, 32, 32)
+    assert crops["local"].shape == (2 * recipe.batch_size, 3, 16, 16)
 
 
 def test_weighted_sampling_gives_each_cell_its_weight(manifest, tmp_path):
@@ -123,7 +131,7 @@ def test_unreadable_slide_is_replaced_and_manifest_errors(manifest, tmp_path):
     index = ManifestIndex.read(path)
     dataset = StepBatches(index, StepSampler(index, 8, 0), _collate(recipe), 0)
     batches = [dataset[s] for s in range(4)]
-    assert all(b["global"].shape[0] == 16 for b in batches)
+    assert all(b["tiles"].shape[0] == 8 for b in batches)
     assert dataset.failed > 0
     assert gone_id not in {i for b in batches for i in b["slide_ids"]}
 

@@ -27,6 +27,7 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 
 from curation.atomic import atomic_write
+from trainer.data.device_augment import augment_batch
 from trainer.loss import DINOLoss, KoLeoLoss, iBOTPatchLoss
 from trainer.models.meta_arch import SSLMetaArch
 from trainer.train.recipe import Recipe
@@ -141,6 +142,7 @@ class Trainer:
         self.dino_loss.to(self.device)
         self.ibot_loss.to(self.device)
         self.koleo_loss = KoLeoLoss()
+        self.crop_config = recipe.multicrop_config()
         self.schedules = Schedules.from_recipe(recipe.total_steps, **recipe.schedule_kwargs())
         groups = param_groups(
             self.model, recipe.lr, recipe.weight_decay, recipe.layer_decay,
@@ -172,6 +174,8 @@ class Trainer:
     def compute_losses(self, batch: dict, teacher_temp: float) -> dict:
         """The weighted losses of one batch (a graph for backward) and the raw teacher logits."""
         recipe, model = self.recipe, self.model
+        if "tiles" in batch:  # drawn by the workers, cropped and augmented here
+            batch = augment_batch(batch, self.crop_config, self.device)
         global_crops = batch["global"].to(self.device, non_blocking=True)
         local_crops = batch["local"].to(self.device, non_blocking=True)
         masks = batch["masks"].to(self.device).bool()
@@ -255,7 +259,7 @@ class Trainer:
         gpu_mem = None
         if self.device.type == "cuda":
             gpu_mem = torch.cuda.max_memory_allocated(self.device) / 2**20
-        n_images = int(batch["global"].shape[0]) // 2 * self.world_size
+        n_images = len(batch["slide_ids"]) * self.world_size
         metrics = {
             "step": self.step,
             "loss": float(out["loss"].detach()),

@@ -78,6 +78,9 @@ class Recipe:
     # data
     sampling: str = "weighted"  # or "uniform" (see trainer.data.manifest_source)
     stain_tiles_per_slide: int = 4  # tiles per slide for the precomputed stain statistics
+    # "device": the workers draw the random choices, the training device makes the crops
+    # (trainer.data.device_augment); "workers": DataLoader workers make them (MultiCropCollate)
+    augment_on: str = "device"
     # speed / memory
     compile: bool = False  # torch.compile each transformer block
     grad_checkpointing: bool = False  # recompute block activations in backward
@@ -86,6 +89,8 @@ class Recipe:
     def __post_init__(self) -> None:
         if self.centering not in CENTERING_MODES:
             raise ValueError(f"centering must be one of {CENTERING_MODES}, got {self.centering!r}")
+        if self.augment_on not in ("device", "workers"):
+            raise ValueError(f"augment_on must be 'device' or 'workers', got {self.augment_on!r}")
         if self.sampling not in ("weighted", "uniform"):
             raise ValueError(f"sampling must be 'weighted' or 'uniform', got {self.sampling!r}")
         if self.batch_size < 1 or self.total_steps < 1:
