@@ -1107,6 +1107,361 @@ process, one after the other. Reproduce:
 """
 
 
+# --- training ----------------------------------------------------------------------------------
+
+TRAINING_COMMAND = ".venv/bin/python -m bench.training_bench"
+GPU_TRAINING_COMMAND = ".venv/bin/python -m bench.gpu_training_bench"
+PHOTOMETRIC = ("ColorJitter", "RandomGrayscale", "GaussianBlur")
+
+
+def training_pipeline_table(p: dict) -> str:
+    raw = p["variants"]["raw"]["tiles_per_s"]
+    rows = []
+    for key, v in p["variants"].items():
+        per_worker = v.get("tiles_per_s_per_worker")
+        ratio = "1×" if key == "raw" else f"{v['tiles_per_s'] / raw:.2f}×"
+        rounds = ", ".join(f"{x:,.1f}" for x in v["tiles_per_s_rounds"])
+        if key == "ours_w1":
+            ratio = f"**{ratio}**"
+        rows.append(
+            [
+                v["label"],
+                f"{v['tiles_per_s']:,.1f} ({rounds})",
+                "–" if per_worker is None else f"{per_worker:,.1f}",
+                ratio,
+                f"{v['tiles_per_cpu_s']:,.1f}",
+            ]
+        )
+    header = ["variant", "tiles/s, best (rounds)", "per worker", "÷ raw", "tiles per CPU s"]
+    return _table(header, rows)
+
+
+def training_profile_table(profile: dict) -> str:
+    stages = {s["stage"]: s for s in profile["stages"]}
+    order = [k for k in stages if not k.startswith(("global crops", "local crops", "rest"))]
+    rows = []
+    for key in order:
+        rows.append([key, f"{stages[key]['ms_per_tile']:.2f}", f"{stages[key]['share']:.0%}"])
+    for kind in ("global", "local"):
+        total = stages.get(f"{kind} crops (all)")
+        if total:
+            rows.append(
+                [f"**{kind} crops, all**", f"{total['ms_per_tile']:.2f}", f"{total['share']:.0%}"]
+            )
+        for key, s in stages.items():
+            if key.startswith(f"{kind} crops: "):
+                rows.append([f"  {key}", f"{s['ms_per_tile']:.2f}", f"{s['share']:.0%}"])
+    rest = next(s for k, s in stages.items() if k.startswith("rest"))
+    rows.append([rest["stage"], f"{rest['ms_per_tile']:.2f}", f"{rest['share']:.0%}"])
+    return _table(["stage (in-process, 1 torch thread)", "ms per tile", "share"], rows)
+
+
+def _photometric_ms(profile: dict) -> float:
+    return sum(
+        s["ms_per_tile"]
+        for s in profile["stages"]
+        if ": " in s["stage"] and s["stage"].split(": ", 1)[1].startswith(PHOTOMETRIC)
+    )
+
+
+def training_steps_table(steps: dict) -> str:
+    rows = []
+    for c in steps["configs"]:
+        plain, ckpt = c["plain"], c["grad_checkpointing"]
+        rows.append(
+            [
+                c["label"],
+                f"{c['global_crops']} / {c['local_crops']}",
+                str(c["batch"]),
+                f"{c['student_params_m']:.1f}",
+                f"{plain['step_s_median']:.3f}",
+                f"{plain['steps_per_s']:.2f}",
+                f"{plain['images_per_s']:.1f}",
+                f"{ckpt['step_s_median']:.3f}",
+                f"{ckpt['images_per_s']:.1f}",
+                f"{c['checkpointing_slowdown']:.2f}×",
+            ]
+        )
+    header = [
+        "model",
+        "crops (global / local)",
+        "batch",
+        "student params, M",
+        "step s",
+        "steps/s",
+        "images/s",
+        "grad checkpointing: step s",
+        "images/s",
+        "slowdown",
+    ]
+    return _table(header, rows)
+
+
+def training_gpu(gpu: dict | None) -> str:
+    if not gpu or gpu.get("tiny"):
+        return f"""**One GPU** (`bench/gpu_training_bench.py`): not run: no GPU in the sessions \
+so far. It measures images/s and peak memory of `Trainer.train_step` with bf16 autocast for \
+ViT-S/14 (`vit_s_single_gpu`, batch 64 and 128) and ViT-L/14 (`paper_vit_l14` heads, random \
+init, batch 32 and 64) at 224 px global and 8 × 98 px local crops on synthetic tiles (random \
+uint8 256 px tiles with the worker-side draws, so each step includes the augmentation on the \
+GPU; no slide I/O), catches out-of-memory, and sets the figures beside \
+the DINOv2 README/paper reference (about 70 images/s per A100-80GB for ViT-L/14, derived from \
+the README's 3.3-day ImageNet-22k run on 96 GPUs; the README gives no ViT-S figure). Meant \
+to take under 5 minutes on an H100 (not timed yet); `--compile`, `--grad-checkpointing`, \
+`--steps N`, `--json OUT`. Checked here only with `--device cpu --tiny` (a tiny model, \
+2 steps). On a GPU machine:
+
+```sh
+{GPU_TRAINING_COMMAND}          # writes bench/out/gpu_training.json
+.venv/bin/python -m bench.report
+```
+"""
+    rows = []
+    for r in gpu["runs"]:
+        ref = r.get("reference_images_per_s")
+        if r["status"] != "ok":
+            rows.append([r["name"], str(r["batch"]), r["status"], "–", "–", "–", "–"])
+            continue
+        rows.append(
+            [
+                r["name"],
+                str(r["batch"]),
+                f"{r['images_per_s']:,.1f}",
+                f"{r['step_s_median']:.3f}",
+                f"{r['peak_allocated_gib']:.1f} ({r['peak_reserved_gib']:.1f})"
+                if "peak_allocated_gib" in r
+                else "–",
+                "–" if ref is None else f"{ref:g}",
+                "–" if ref is None else f"{r['images_per_s'] / ref:.2f}×",
+            ]
+        )
+    header = [
+        "model",
+        "batch",
+        "images/s",
+        "step s",
+        "peak GiB allocated (reserved)",
+        "DINOv2 README/paper, images/s per GPU",
+        "ours ÷ reference",
+    ]
+    name = gpu["gpu"]["name"] if gpu.get("gpu") else gpu["device"]
+    flags = (
+        ", ".join(
+            f
+            for f, on in (
+                ("compile", gpu["compile"]),
+                ("grad checkpointing", gpu["grad_checkpointing"]),
+            )
+            if on
+        )
+        or "no compile, no grad checkpointing"
+    )
+    return f"""**One GPU** (`bench/gpu_training_bench.py`, {name}, {gpu["precision"]}, \
+{flags}, {gpu["warmup_steps"]} warm-up and {gpu["timed_steps"]} timed steps, synthetic \
+collated batches on the GPU, run on {gpu["machine"]["date"]}):
+
+{_table(header, rows)}
+
+{gpu["reference_note"]} Reproduce: `{GPU_TRAINING_COMMAND}`.
+"""
+
+
+def training_section(data: dict | None, gpu: dict | None = None) -> str:
+    if not data:
+        return "## Training\n\nNot run (no `bench/out/training.json`).\n\n" + training_gpu(gpu)
+    m, d, p, profile = data["machine"], data["data"], data["pipeline"], data["profile"]
+    v, ratios = p["variants"], p["ratios"]
+    raw_ms = 1000 / v["raw"]["tiles_per_s"]
+    ours_ms = 1000 / v["ours_w1"]["tiles_per_s"]
+    device_ms = 1000 / v["device_cpu"]["tiles_per_s"]
+    workers_ms = 1000 / v["workers_aug_w1"]["tiles_per_s"]
+    photometric = _photometric_ms(profile)
+    slides = ", ".join(
+        f"{name} ({s['mpp']:g} µm/px, {s['tissue_tiles']:,} tissue tiles)"
+        for name, s in d["slides"].items()
+    )
+    steps = data.get("steps")
+    steps_text = training_steps_table(steps) if steps else "Not run this time (`--skip-steps`)."
+    threads = steps["torch_threads"] if steps else "–"
+    top = "; ".join(f"`{f['function']}` {f['share']:.0%}" for f in profile["cprofile_top"][:5])
+    return f"""## Training
+
+The trainer's manifest data source and its loop on CPU (`bench/training_bench.py`, no GPU, \
+no server): {m["nproc"]} cores ({m["cpu"]}), torch {data["torch"]}, run on {m["date"]}, load \
+average {", ".join(str(x) for x in m["loadavg_at_start"])} at its start and \
+{", ".join(str(x) for x in data["loadavg_after"])} at its end (other work shared the \
+machine: compare the ratios, measured side by side, rather than the absolute figures). The \
+whole run took {data["bench_seconds"]:.0f} s.
+
+- Goal: the data pipeline with multi-crop and augmentations ≥ {p["goal"]:g}× the tiles/s of \
+raw reads of the same tiles, per worker: {_met(p["goal_met"])} (1 worker \
+{v["ours_w1"]["tiles_per_s"]:,.1f} tiles/s against {v["raw"]["tiles_per_s"]:,.1f} tiles/s \
+raw: **{ratios["ours_w1"]:.2f}×**; per CPU second {p["ratio_per_cpu_s_w1"]:.2f}×; 2 workers \
+{ratios["w2_per_worker"]:.2f}× per worker). A worker spends {ours_ms:.1f} ms on a tile that \
+takes {raw_ms:.1f} ms to read: the crops are made on the training device \
+(`trainer.data.device_augment`).
+- The design this replaced, every crop made by torchvision transforms in the worker, reached \
+{ratios["workers_aug_w1"]:.2f}× ({workers_ms:.0f} ms a tile; where the time went is below).
+- The device half on this CPU (one thread, no GPU): {device_ms:.0f} ms a tile, \
+{v["device_cpu"]["tiles_per_s"]:,.1f} tiles/s, \
+{v["device_cpu"]["tiles_per_s"] / v["workers_aug_w1"]["tiles_per_s"]:.1f}× the old worker's \
+rate for the same crops (batched over the whole batch), and the part a CPU-only run pays in its \
+step time; on a GPU it is a few batched kernels, counted in the step time by \
+`bench/gpu_training_bench.py` (which feeds uint8 tiles through it).
+- Steps: see the table below; `grad_checkpointing` costs \
+{", ".join(f"{c['checkpointing_slowdown']:.2f}×" for c in steps["configs"]) if steps else "–"} \
+in step time on CPU (it saves activation memory, which matters on a GPU, not here).
+
+**Data pipeline** (`trainer.data.manifest_source`: `StepSampler`, `StepBatches`, \
+`batch_iterator`, with the collate `trainer.cli._collate` builds for `vit_s_single_gpu`: 2 × \
+224 px global and 8 × 98 px local crops, Reinhard stain transfer with per-slide statistics \
+precomputed by `precompute_stain_stats` ({d["stain_stats_s"]:.1f} s), rot90/flip, colour \
+jitter, grey, Gaussian blur, iBOT block masks; batch {p["batch"]}, weighted sampling). As \
+trained, a worker reads the tiles and draws every random choice of the batch (crop boxes, \
+dihedral transforms, jitter factors and order, grey, blur sigmas, stain donors, masks) and \
+hands over uint8 tiles (192 KiB a tile instead of 2.0 MiB of float crops); `augment_batch` \
+makes the crops on the device. The manifest: {d["tiles"]:,} of the {d["tissue_tiles"]:,} \
+tissue tiles ({d["tile_size"]} px at {d["target_mpp"]} µm/px on a {d["stride"]}-px grid, \
+planned by `plan_slide`), evenly spread, from three generated pyramidal slides made once under \
+`BENCH_DIR`: {slides}. Each variant reads the tiles of the same {p["steps_timed"]} steps \
+({p["steps_timed"] * p["batch"]} tiles) after an untimed first batch per worker; \
+{p["rounds"]} rounds, interleaved, the best counts:
+
+{training_pipeline_table(p)}
+
+*raw*: `curation.tile_loader.ReaderCache.read` of the same rows in a loop (one process, one \
+open reader per slide, the same resampling from the 0.25 µm/px slide). *tiles per CPU s*: \
+tiles ÷ CPU seconds of the process and its DataLoader workers over the whole variant \
+(warm-up included): less sensitive to other work on the machine than wall time. *2 workers* \
+share the 2 cores with the main process and the other work on the machine, so their wall \
+rate says little here.
+
+**Where the time went with everything in the worker** ({profile["batches"]} batches of \
+{p["batch"]} tiles in-process, {profile["ms_per_tile"]:.1f} ms per tile; each part timed by a \
+wrapper; cProfile over one more batch, by own time: {top}):
+
+{training_profile_table(profile)}
+
+The photometric transforms alone (colour jitter, grey, blur) took {photometric:.1f} ms a tile, \
+many times a read: per-pixel work on ten crops that a CPU worker cannot keep up with, and \
+that a GPU does for a whole batch in a few kernels (one `roi_align` for all crops, the jitter \
+of each crop as one 3 × 3 colour matrix, the blur as one grouped separable convolution, the \
+Reinhard transfer in LAB).
+
+**Steps** (`Trainer.train_step` on pre-built batches of the manifest's tiles through each \
+recipe's collate, the device augmentation included, two batches in turn; torch on {threads} \
+thread(s); one untimed step, then plain and checkpointed steps interleaved; the median counts; \
+images = tiles, each with its global and local crops):
+
+{steps_text}
+
+ViT-S/14 runs the `vit_s_single_gpu` heads (65,536 prototypes, shared DINO / iBOT head) at \
+reduced crops so that a step fits a CPU; its figures say what a CPU can do (smoke runs, \
+tests), not what training needs.
+
+{training_gpu(gpu)}
+Reproduce (about 4 minutes on 2 cores, plus about 30 s the first time for the slides):
+
+```sh
+{TRAINING_COMMAND}
+.venv/bin/python -m bench.report
+```
+"""
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+LOAD_COMMAND = ".venv/bin/rudolfv services -- .venv/bin/python -m bench.load_bench"
+LOAD_ENDPOINTS = ("slide list", "deep-zoom tile", "cluster detail", "cluster votes")
+
+
+def load_table(data: dict) -> str:
+    rows = [
+        [
+            str(level["users"]),
+            f"{level['requests']:,}",
+            f"{level['per_second']:.1f}",
+            _ms(level["p50_ms"]),
+            _ms(level["p95_ms"]),
+            _ms(level["p99_ms"]),
+            str(level["errors"]),
+            f"{level['loadavg_1min_before']:.1f}",
+        ]
+        for level in data["levels"]
+    ]
+    header = ["users", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "load before"]
+    return _table(header, rows)
+
+
+def load_endpoint_table(data: dict) -> str:
+    rows = []
+    for name in LOAD_ENDPOINTS:
+        row = [name]
+        for level in data["levels"]:
+            e = level["endpoints"].get(name)
+            row += [f"{e['per_second']:.1f}", _ms(e["p95_ms"])] if e else ["–", "–"]
+        rows.append(row)
+    header = ["endpoint"] + [
+        f"{q}, u={level['users']}" for level in data["levels"] for q in ("req/s", "p95 ms")
+    ]
+    return _table(header, rows)
+
+
+def load_section(data: dict | None) -> str:
+    if not data:
+        return "## Load\n\nNot run (no `bench/out/load.json`).\n"
+    m, d = data["machine"], data["data"]
+    run = d["cluster_run"]
+    start = ", ".join(str(x) for x in m["loadavg_at_start"])
+    end = ", ".join(str(x) for x in data["loadavg_at_end"])
+    clusters = data.get("gallery_clusters", min(40, run["clusters"]))
+    message = run["message"].rstrip(".")
+    errors = (
+        "No request failed."
+        if not data["errors"]
+        else f"**{data['errors']} requests failed** (see `levels[].failures` in the JSON)."
+    )
+    return f"""## Load
+
+The web app under concurrent browsing: {data["tool"]} on the same machine drives one gunicorn \
+({data["server"]["workers"]} workers × {data["server"]["threads"]} threads) over loopback; \
+{m["nproc"]} cores ({m["cpu"]}), run on {m["date"]}. **The machine was shared with other \
+work** (test runs of other sessions): load average {start} at the start, {end} at the \
+end, and the 1-minute \
+load average before each level is in the table. On 2 cores the load generator, gunicorn, \
+PostgreSQL and Redis compete for the same CPUs, so these are a floor, not the app's capacity; \
+the whole run took {data["bench_seconds"]:.0f} s.
+
+**Data** (database `{data["database"]["name"]}`, built once with the other benches' builders): \
+{d["slides"]:,} slide rows (the slide list bench's 100,000, the gallery's tagged slides, \
+the generated slide), a colour cluster run of {run["clusters"]} clusters ({message}) \
+with {run["votes"]} votes, and the deep-zoom bench's generated \
+{d["deepzoom_slide"]["dimensions"][0]:,} × {d["deepzoom_slide"]["dimensions"][1]:,} px slide.
+
+{load_table(data)}
+
+{errors} Each simulated user loops without think time (a closed loop: *users* is the number \
+of requests in flight) over, by weight 2 : 3 : 2, a slide-list page (one of the slide list \
+bench's filter sets: plain, status, vendor + mpp range, all filters + search, rare search, \
+page 1000, page_size=200), a viewer viewport (4 deep-zoom tiles in sequence, from four \
+viewer sessions over {d["distinct_tiles"]} distinct tiles, every one requested once before \
+timing: Redis hits) and a gallery page (cluster detail, then its votes, over \
+{clusters} clusters). {data["seconds_per_level"]} s per level, \
+statistics reset once all users are started. Latencies are locust's (percentiles rounded to \
+two significant digits above 100 ms).
+
+{load_endpoint_table(data)}
+
+Reproduce (`BENCH_LOAD_SECONDS` sets the seconds per level; `--quick` uses the gallery's small \
+run and 15 s per level):
+
+```sh
+{LOAD_COMMAND}
+.venv/bin/python -m bench.report
+```
+"""
+
+
 # --- the page ------------------------------------------------------------------------------------
 
 
@@ -1223,6 +1578,7 @@ def render() -> str:
     clustering = _load("clustering")
     gallery = _load("review_gallery")
     dataset = _load("dataset_export")
+    training = _load("training")
     any_run = (
         deepzoom
         or (lists[0] if lists else None)
@@ -1231,6 +1587,7 @@ def render() -> str:
         or clustering
         or gallery
         or dataset
+        or training
     )
     if any_run is None:
         sys.exit("No results in bench/out/: run scripts/bench first.")
@@ -1253,6 +1610,7 @@ PostgreSQL answers there (`BENCH_SYSTEM_DATABASE_URL` picks another, empty skips
 (subprocesses, no server), then `… -m bench.clustering_bench` (subprocesses, no server),
 then `… -m bench.review_gallery_bench` (the review gallery's API over loopback),
 then `… -m bench.dataset_export_bench` (manifest build and export over loopback),
+then `.venv/bin/python -m bench.training_bench` (the trainer's data pipeline and steps on CPU),
 and finally `python -m bench.report`,
 which writes this page. The embedded servers are the
 bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
@@ -1265,6 +1623,8 @@ bench's own (`RUDOLFV_HOME=.data/bench/services`), beside the generated slide in
 {clustering_section(clustering)}
 {review_gallery_section(gallery)}
 {dataset_export_section(dataset)}
+{training_section(training, _load("gpu_training"))}
+{load_section(_load("load"))}
 {METHOD}
 {LIMITS}{slide_list_notes(lists)}"""
 

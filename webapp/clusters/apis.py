@@ -292,7 +292,7 @@ class MontageApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("kind", str, enum=["representative", "boundary", "random"])],
-        responses={200: JPEG},
+        responses={(200, "image/jpeg"): JPEG},
     )
     def get(self, request, pk: int):
         kind = request.query_params.get("kind", "representative")

@@ -54,8 +54,11 @@ class ClusterRunSerializer(serializers.ModelSerializer):
     """A run; `review` comes from the view's context ({run id: counts}, computed per page)."""
 
     config_name = serializers.CharField(source="config.name", read_only=True)
-    locked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # null: not locked / made outside the API or by a user since deleted
+    locked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     review = serializers.SerializerMethodField()
     failed_slides = serializers.SerializerMethodField()
 
@@ -144,10 +147,18 @@ class ClusterRunCreateSerializer(serializers.Serializer):
 
 
 class ClusterSerializer(serializers.ModelSerializer):
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
-    category_colour = serializers.CharField(source="category.colour", read_only=True, default=None)
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    settled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    category_name = serializers.CharField(
+        source="category.name", read_only=True, default=None, allow_null=True
+    )
+    category_colour = serializers.CharField(
+        source="category.colour", read_only=True, default=None, allow_null=True
+    )
+    reviewed_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    settled_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     montage_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -246,7 +257,9 @@ class MergeSerializer(serializers.Serializer):
 
 class VoteSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username", read_only=True)
-    category_name = serializers.CharField(source="category.name", read_only=True, default=None)
+    category_name = serializers.CharField(
+        source="category.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ClusterVote

@@ -26,6 +26,13 @@ CONTENT_TYPES = {
     "jsonl": "application/x-ndjson; charset=utf-8",
 }
 FILE = OpenApiResponse(OpenApiTypes.BINARY, description="The file (byte ranges supported)")
+# 200 (the whole file) and 206 (a byte range) in each media type the endpoint serves.
+MANIFEST_RESPONSES = {
+    (code, media_type.split(";")[0]): FILE
+    for code in (200, 206)
+    for media_type in CONTENT_TYPES.values()
+}
+SHARD_RESPONSES = {(code, "application/x-tar"): FILE for code in (200, 206)}
 
 
 class AnyAccept(BaseContentNegotiation):
@@ -189,7 +196,7 @@ class ManifestApi(APIView):
 
     content_negotiation_class = AnyAccept
 
-    @extend_schema(responses={200: FILE, 206: FILE, 304: None, 416: None})
+    @extend_schema(responses={**MANIFEST_RESPONSES, 304: None, 416: None})
     def get(self, request, pk: int, fmt: str):
         version = get_object_or_404(DatasetVersion, pk=pk)
         if version.status != VersionStatus.BUILT:
@@ -226,7 +233,7 @@ class ShardApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("name", str, OpenApiParameter.PATH)],
-        responses={200: FILE, 206: FILE, 304: None, 416: None},
+        responses={**SHARD_RESPONSES, 304: None, 416: None},
     )
     def get(self, request, pk: int, name: str):
         job = get_object_or_404(ExportJob.objects.select_related("version"), pk=pk)

@@ -10,8 +10,11 @@ from webapp.datasets.services.builds import FILES
 
 class DatasetVersionSerializer(serializers.ModelSerializer):
     cluster_run_name = serializers.CharField(source="cluster_run.name", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    built_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    # Null for versions made outside the API (or whose user is gone) and before a build.
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    built_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     manifest = serializers.SerializerMethodField()
 
     class Meta:

@@ -54,7 +54,7 @@ def _jpeg(data: bytes, etag: str) -> HttpResponse:
 class SlideImageApi(APIView):
     """The thumbnail or an associated image (label, macro, …) as JPEG."""
 
-    @extend_schema(responses={200: JPEG_RESPONSE})
+    @extend_schema(responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None})
     def get(self, request, pk: int, name: str = "thumbnail"):
         slide = get_object_or_404(Slide.objects.select_related("root"), pk=pk)
         etag = f"{slide.fingerprint}-{name}"
@@ -74,14 +74,18 @@ class DziJsonApi(APIView):
 
 
 class DziXmlApi(APIView):
-    @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.STR, description="DZI XML")})
+    @extend_schema(
+        responses={
+            (200, "application/xml"): OpenApiResponse(OpenApiTypes.STR, description="DZI XML")
+        }
+    )
     def get(self, request, pk: int):
         source = deepzoom.tile_source(pk)
         return HttpResponse(deepzoom.descriptor_xml(source), content_type="application/xml")
 
 
 class DziTileApi(APIView):
-    @extend_schema(responses={200: JPEG_RESPONSE, 304: None})
+    @extend_schema(responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None})
     def get(self, request, pk: int, level: int, col: int, row: int):
         source = deepzoom.tile_source(pk)
         etag = deepzoom.tile_etag(source, level, col, row)

@@ -1,3 +1,4 @@
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -110,13 +111,16 @@ class SlideTagsApi(APIView):
         data = s.TagAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         term = data.validated_data["term"]
-        tags.tags_change(
-            actor=request.user,
-            slide_ids=[_slide(pk).pk],
-            add=[term],
-            source=data.validated_data["source"],
-        )
-        tag = SlideTag.objects.select_related("term__category").get(slide_id=pk, term=term)
+        # One transaction: the slide's row lock (taken by tags_change) is held until the tag
+        # is read back, so a concurrent removal cannot slip in between (it would be a 500).
+        with transaction.atomic():
+            tags.tags_change(
+                actor=request.user,
+                slide_ids=[_slide(pk).pk],
+                add=[term],
+                source=data.validated_data["source"],
+            )
+            tag = SlideTag.objects.select_related("term__category").get(slide_id=pk, term=term)
         return Response(s.SlideTagSerializer(tag).data, status=status.HTTP_201_CREATED)
 
 
@@ -300,7 +304,9 @@ class SlideGroupViewSet(viewsets.ModelViewSet):
 class ExportCsvApi(APIView):
     """The slides (with the list's filters) and their terms as CSV, streamed."""
 
-    @extend_schema(responses={200: OpenApiResponse(OpenApiTypes.STR, description="CSV")})
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV")}
+    )
     def get(self, request):
         filterset = SlideFilter(request.query_params, queryset=Slide.objects.all(), request=request)
         if not filterset.is_valid():
@@ -318,7 +324,11 @@ class ImportCsvApi(APIView):
 
     @extend_schema(
         request={"multipart/form-data": s.ImportSerializer},
-        responses={200: s.ImportResultSerializer, 400: s.ImportResultSerializer},
+        responses={
+            200: s.ImportResultSerializer,
+            400: s.ImportRejectedSerializer,
+            413: s.ImportRejectedSerializer,
+        },
     )
     def post(self, request):
         data = s.ImportSerializer(data=request.data)

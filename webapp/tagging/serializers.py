@@ -207,6 +207,16 @@ class ImportResultSerializer(serializers.Serializer):
     errors = ImportErrorSerializer(many=True)
 
 
+class ImportRejectedSerializer(serializers.Serializer):
+    """A refused import: the error shape, with the report when rows were checked."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="Per-field problems of the form.")
+    applied_rows = serializers.IntegerField(required=False)
+    errors = ImportErrorSerializer(many=True, required=False)
+
+
 class ImportSerializer(serializers.Serializer):
     file = serializers.FileField(max_length=255)
     apply_valid = serializers.BooleanField(default=False)

@@ -3,10 +3,11 @@ import random
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from PIL import Image
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,7 +20,7 @@ from webapp.slides.models import Slide
 from webapp.tagging.models import SlideGroup
 from webapp.tiling import serializers as s
 from webapp.tiling import services
-from webapp.tiling.models import SlideTiling, TilingConfig, TilingRun
+from webapp.tiling.models import SlideTiling, TileStatus, TilingConfig, TilingRun
 from webapp.tiling.tasks import enqueue_run
 
 PNG = OpenApiResponse(OpenApiTypes.BINARY, description="PNG image")
@@ -70,8 +71,13 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         return Response(s.TilingRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses=s.SlideTilingSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    # The runs' list filters (`?status=` of a run, `?config=`) do not apply to the run's
+    # slides: `?status=` here is a slide's tiling status.
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=TileStatus.values)],
+        responses=s.SlideTilingSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
     def slides(self, request, pk=None):
         """Per-slide progress, tile counts, tissue area and failures of this run."""
         tilings = (
@@ -85,11 +91,20 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         page = self.paginate_queryset(tilings)
         return self.get_paginated_response(s.SlideTilingSerializer(page, many=True).data)
 
-    @extend_schema(responses=s.GalleryTileSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("n", int, description="How many tiles: 1 to 100 (default 24).")
+        ],
+        responses=s.GalleryTileSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def gallery(self, request, pk=None):
         """Random tiles of the run (`?n=24`, at most 100) for a quick look."""
-        n = min(int(request.query_params.get("n", 24) or 24), 100)
+        try:
+            n = int(request.query_params.get("n") or 24)
+        except ValueError as exc:
+            raise ValidationError({"n": ["A whole number is required."]}) from exc
+        n = max(1, min(n, 100))
         tilings = list(
             SlideTiling.objects.filter(
                 run=self.get_object(), status="done", tile_count__gt=0
@@ -129,7 +144,7 @@ class SlideTilingsApi(APIView):
 
 
 class MaskApi(APIView):
-    @extend_schema(responses={200: PNG})
+    @extend_schema(responses={(200, "image/png"): PNG})
     def get(self, request, pk: int):
         response = FileResponse(
             services.tiling_file(_tiling(pk), ".mask.png").open("rb"), content_type="image/png"
@@ -162,7 +177,7 @@ class GridApi(APIView):
 class TileImageApi(APIView):
     """One tile as the tiler saw it (read from the slide at the configuration's µm/px)."""
 
-    @extend_schema(responses={200: JPEG})
+    @extend_schema(responses={(200, "image/jpeg"): JPEG})
     def get(self, request, pk: int, index: int):
         tiling = _tiling(pk)
         table = read_tiles(services.tiling_file(tiling), columns=["x", "y"])

@@ -91,7 +91,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         query.is_valid(raise_exception=True)
         return Response(metrics.run_metrics(self.get_object(), query.validated_data["max_points"]))
 
-    @extend_schema(responses={200: SAFETENSORS})
+    @extend_schema(responses={(200, "application/octet-stream"): SAFETENSORS})
     @action(
         detail=True,
         methods=["get"],

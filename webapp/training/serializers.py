@@ -26,7 +26,9 @@ class BackboneRefSerializer(serializers.Serializer):
 
 class TrainingRunSerializer(serializers.ModelSerializer):
     dataset_version = VersionRefSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     progress = serializers.SerializerMethodField()
     backbone = serializers.SerializerMethodField()
     can_cancel = serializers.SerializerMethodField()

@@ -57,10 +57,14 @@ def test_backup_restores_everything_into_a_fresh_instance(
 ):
     from webapp.clusters.models import Cluster
     from webapp.clusters.services.review import Decision, cluster_decide
-    from webapp.tagging.models import Term
+    from webapp.tagging.models import Category, Term
     from webapp.tagging.services.tags import tags_change
 
-    term = Term.objects.filter(category__multi_valued=True).first() or Term.objects.first()
+    # its own term: another transactional test may have emptied the vocabulary
+    category, _ = Category.objects.get_or_create(
+        key="backup-test", defaults={"name": "Backup test", "multi_valued": True}
+    )
+    term, _ = Term.objects.get_or_create(category=category, name="Kept ✓")
     tags_change(actor=curator, slide_ids=ds.slide_ids[:2], add=[term])
     cluster = Cluster.objects.filter(run_id=ds.run_id, status="unreviewed").first()
     if cluster is None:  # the world decided every cluster: decide one again
