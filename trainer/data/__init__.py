@@ -18,6 +18,14 @@ from trainer.data.augmentations import (
     tissue_mask,
 )
 from trainer.data.collate import MultiCropCollate, cyclic_samples, seeded_batches, step_seed
+from trainer.data.device_augment import DeviceCropCollate, augment_batch
+from trainer.data.manifest_source import (
+    ManifestIndex,
+    StepBatches,
+    StepSampler,
+    batch_iterator,
+    precompute_stain_stats,
+)
 from trainer.data.masking import BlockMaskGenerator
 
 __all__ = [
@@ -25,15 +33,22 @@ __all__ = [
     "IMAGENET_STD",
     "BatchStainTransfer",
     "BlockMaskGenerator",
+    "DeviceCropCollate",
+    "ManifestIndex",
     "MultiCropAugmentation",
     "MultiCropCollate",
     "MultiCropConfig",
     "PerSlideStats",
     "StainStats",
+    "StepBatches",
+    "StepSampler",
+    "augment_batch",
+    "batch_iterator",
     "cyclic_samples",
     "dihedral",
     "invert_dihedral",
     "lab_to_rgb",
+    "precompute_stain_stats",
     "random_rot90_flip",
     "reinhard_transfer",
     "rgb_to_lab",
