@@ -19,10 +19,14 @@ const SCREENSHOT_DIR = env('SCREENSHOT_DIR');
 startWatchdog({ defaultTotalMs: 90_000, pollMs: 100 });
 
 const tiles = []; // {level, url}
+const cspViolations = []; // console messages: the server's Content-Security-Policy blocked something
 const maxLevel = () => tiles.reduce((m, t) => Math.max(m, t.level), -1);
 
 run(SCREENSHOT_DIR, async () => {
   const page = await launchPage();
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   page.on('response', (response) => {
     const url = response.url();
     const match = /\/dzi_files\/(\d+)\/\d+_\d+\.jpeg/.exec(url);
@@ -85,5 +89,6 @@ run(SCREENSHOT_DIR, async () => {
     level_before_zoom: levelBeforeZoom,
     level_after_zoom: maxLevel(),
     scale_bar: scaleText,
+    csp_violations: cspViolations,
   });
 });

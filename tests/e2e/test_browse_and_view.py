@@ -31,5 +31,6 @@ def test_pathologist_browses_and_zooms(make_user, settings, tmp_path, slide_root
     assert summary["ok"] and summary["tiles_loaded"] > 0
     assert summary["level_after_zoom"] > summary["level_before_zoom"]
     assert summary["scale_bar"]
+    assert summary["csp_violations"] == []  # the SPA's policy blocks nothing it needs
     for name in ("browser.png", "viewer.png"):
         assert (ARTIFACTS / name).stat().st_size > 10_000

@@ -63,6 +63,7 @@ ENDPOINTS = [
         _expect(401, 403, 403, 400),
     ),
     ("post", "/api/slide-roots/{root}/scan/", None, _expect(401, 403, 403, 202)),
+    ("patch", "/api/slide-roots/{root}/", {"restricted": False}, ADMIN_ONLY),
     ("get", "/api/scans/", None, READ),
     ("get", "/api/users/", None, ADMIN_ONLY),
     ("post", "/api/users/", {"username": "x"}, _expect(401, 403, 403, 400)),

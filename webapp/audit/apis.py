@@ -3,6 +3,8 @@ from rest_framework import mixins, viewsets
 
 from webapp.audit.models import AuditEvent
 from webapp.audit.serializers import AuditEventSerializer
+from webapp.slides import access
+from webapp.slides.models import Slide
 
 
 class AuditFilter(django_filters.FilterSet):
@@ -30,3 +32,14 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     filterset_class = AuditFilter
     queryset = AuditEvent.objects.order_by("-at", "-id")
     ordering_fields = ["at"]
+
+    def get_queryset(self):
+        # Changes to slides hidden from the user (restricted roots) are not shown either.
+        queryset = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False):  # the schema: no user, no query
+            return queryset
+        hidden = access.hidden_root_ids(self.request.user)
+        if hidden:
+            slides = Slide.objects.filter(root_id__in=hidden).values("pk")
+            queryset = queryset.exclude(slide_id__in=slides)
+        return queryset

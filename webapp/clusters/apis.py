@@ -17,6 +17,7 @@ from webapp.clusters.models import Cluster, ClusterRun
 from webapp.clusters.services import categories, results, review, runs
 from webapp.clusters.tasks import enqueue_run
 from webapp.core.errors import ServiceError
+from webapp.slides import access
 from webapp.tagging.models import SlideGroup
 
 JPEG = OpenApiResponse(OpenApiTypes.BINARY, description="JPEG image")
@@ -59,8 +60,9 @@ class SemanticCategoryViewSet(
         categories.category_delete(actor=self.request.user, category=instance)
 
 
-def _run_data(run: ClusterRun) -> dict:
-    return s.ClusterRunSerializer(run, context={"review": review.review_counts([run.pk])}).data
+def _run_data(run: ClusterRun, request) -> dict:
+    context = {"review": review.review_counts([run.pk]), "request": request}
+    return s.ClusterRunSerializer(run, context=context).data
 
 
 class ClusterRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -91,7 +93,7 @@ class ClusterRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def retrieve(self, request, *args, **kwargs):
         runs.runs_mark_interrupted()
-        return Response(_run_data(self.get_object()))
+        return Response(_run_data(self.get_object(), request))
 
     @extend_schema(request=s.ClusterRunCreateSerializer, responses={202: s.ClusterRunSerializer})
     def create(self, request):
@@ -114,11 +116,11 @@ class ClusterRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             group=group,
             enqueue=enqueue_run,
         )
-        return Response(_run_data(run), status=status.HTTP_202_ACCEPTED)
+        return Response(_run_data(run, request), status=status.HTTP_202_ACCEPTED)
 
     def _act(self, verb, **kwargs) -> Response:
         run = verb(actor=self.request.user, run=self.get_object(), **kwargs)
-        return Response(_run_data(ClusterRun.objects.get(pk=run.pk)))
+        return Response(_run_data(ClusterRun.objects.get(pk=run.pk), self.request))
 
     @extend_schema(request=None, responses=s.ClusterRunSerializer)
     @action(detail=True, methods=["post"])
@@ -182,8 +184,10 @@ class ClusterRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         query = s.SimilarQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
-        found = results.similar(self.get_object(), slide_id=q["slide"], index=q["index"], k=q["k"])
-        return Response({"results": found})
+        run = self.get_object()
+        access.require_slide_visible(request.user, q["slide"])
+        found = results.similar(run, slide_id=q["slide"], index=q["index"], k=q["k"])
+        return Response({"results": access.without_hidden(request.user, found)})
 
 
 class SlideLabelsApi(APIView):
@@ -191,7 +195,9 @@ class SlideLabelsApi(APIView):
 
     @extend_schema(responses=s.LabelsSerializer)
     def get(self, request, pk: int, slide_id: int):
-        return Response(results.slide_labels(get_object_or_404(ClusterRun, pk=pk), slide_id))
+        run = get_object_or_404(ClusterRun, pk=pk)
+        access.require_slide_visible(request.user, slide_id)
+        return Response(results.slide_labels(run, slide_id))
 
 
 class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -224,7 +230,15 @@ class ClusterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(responses=s.ClusterDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
         cluster = self.get_object()
-        context = {**self.get_serializer_context(), "exemplars": results.cluster_exemplars(cluster)}
+        user = request.user
+        exemplars = {
+            kind: access.without_hidden(user, refs)
+            for kind, refs in results.cluster_exemplars(cluster).items()
+        }
+        if cluster.composition.get("slide"):  # the top slides: not those hidden from the user
+            slides = access.without_hidden(user, cluster.composition["slide"], key="key")
+            cluster.composition = {**cluster.composition, "slide": slides}  # not saved
+        context = {**self.get_serializer_context(), "exemplars": exemplars}
         return Response(s.ClusterDetailSerializer(cluster, context=context).data)
 
     def _decide(self, request, *, settle: bool) -> Response:
@@ -296,7 +310,10 @@ class MontageApi(APIView):
     )
     def get(self, request, pk: int):
         kind = request.query_params.get("kind", "representative")
-        jpeg = results.montage_jpeg(_cluster(pk), kind)
+        cluster = _cluster(pk)
+        tiles = [t for k in results.EXEMPLAR_KINDS for t in cluster.exemplars.get(k, [])]
+        hidden = access.hidden_slide_ids(request.user, (t["slide"] for t in tiles))
+        jpeg = results.montage_jpeg(cluster, kind, hidden=hidden)
         response = HttpResponse(jpeg, content_type="image/jpeg")
         response["Cache-Control"] = "private, max-age=3600"
         return response

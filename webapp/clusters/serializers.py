@@ -100,7 +100,13 @@ class ClusterRunSerializer(serializers.ModelSerializer):
         return self.context.get("review", {}).get(run.pk, EMPTY_COUNTS)
 
     def get_failed_slides(self, run) -> list[dict]:
-        return [{"slide": sid, "reason": reason} for sid, reason in run.failed_slides]
+        rows = [{"slide": sid, "reason": reason} for sid, reason in run.failed_slides]
+        request = self.context.get("request")
+        if rows and request is not None:  # not the slides of roots hidden from the user
+            from webapp.slides import access
+
+            rows = access.without_hidden(request.user, rows)
+        return rows
 
 
 class EmbeddingModelSerializer(serializers.Serializer):

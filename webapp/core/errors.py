@@ -6,8 +6,10 @@ unexpected exception becomes a logged 500 with a generic sentence, never a stack
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, TooManyFieldsSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -46,9 +48,39 @@ def _first_message(data) -> str:
     return str(data)
 
 
+def _is_nul_error(exc: DataError) -> bool:
+    text = str(exc)
+    return "NUL (0x00)" in text or "unsupported Unicode escape sequence" in text
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         return Response({"detail": exc.detail, "code": exc.code}, status=exc.status_code)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+        return Response(
+            {"detail": f"The request body is larger than {limit:g} MB.", "code": "too_large"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, TooManyFieldsSent):
+        return Response(
+            {"detail": "The request has too many fields.", "code": "too_large"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, DataError) and _is_nul_error(exc):
+        # PostgreSQL refuses NUL in text and \u0000 in jsonb; a field's validator should have
+        # said so first (DRF's CharField does), this is the net under JSON documents.
+        return Response(
+            {"detail": "Text may not contain NUL (0x00) characters.", "code": "invalid"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RecursionError):
+        # Deeply nested input (JSON arrays in arrays...): bad input, not a server fault.
+        logger.warning("Request nested too deeply in %s", context.get("view"))
+        return Response(
+            {"detail": "The request is nested too deeply to be read.", "code": "too_deep"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

@@ -12,13 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.accounts.permissions import IsActiveUser, IsCurator
-from webapp.core.errors import ServiceError
+from webapp.clusters.services.results import run_sources
+from webapp.core.errors import NotFound, ServiceError
 from webapp.datasets import serializers as s
 from webapp.datasets.filters import DatasetVersionFilter, ExportJobFilter
 from webapp.datasets.models import DatasetVersion, ExportJob, VersionStatus
 from webapp.datasets.services import builds, exports, files, preview, versions
 from webapp.datasets.services.diff import version_diff
 from webapp.datasets.tasks import enqueue_build, enqueue_export
+from webapp.slides import access
 
 CONTENT_TYPES = {
     "parquet": "application/vnd.apache.parquet",
@@ -51,6 +53,20 @@ def _not_built(version: DatasetVersion) -> ServiceError:
         code="not_built",
         status_code=409,
     )
+
+
+def _slide_ids(version: DatasetVersion):
+    """The slides a version may contain: its cluster run's (read only when needed)."""
+    try:
+        yield from run_sources(version.cluster_run)
+    except NotFound:  # the run never chose its slides: nothing of any root
+        return
+
+
+def _require_access(user, version: DatasetVersion) -> None:
+    """403 restricted_root for a user who may not see every slide the version may hold: its
+    files carry slide paths and tiles, and are not rewritten per user."""
+    access.require_all_visible(user, _slide_ids(version), f"Dataset version {version.pk}")
 
 
 class DatasetVersionViewSet(
@@ -174,6 +190,8 @@ class DatasetVersionViewSet(
     def exports(self, request, pk=None):
         """GET: this version's export jobs, newest first. POST: a WebDataset export (202)."""
         version = self.get_object()
+        if request.method != "GET":
+            _require_access(request.user, version)
         if request.method == "GET":
             exports.exports_mark_interrupted()
             jobs = version.exports.order_by("-created_at", "-id")
@@ -201,6 +219,7 @@ class ManifestApi(APIView):
         version = get_object_or_404(DatasetVersion, pk=pk)
         if version.status != VersionStatus.BUILT:
             raise _not_built(version)
+        _require_access(request.user, version)
         return files.file_response(
             request,
             builds.manifest_path(version, fmt),
@@ -237,6 +256,7 @@ class ShardApi(APIView):
     )
     def get(self, request, pk: int, name: str):
         job = get_object_or_404(ExportJob.objects.select_related("version"), pk=pk)
+        _require_access(request.user, job.version)
         path = exports.export_dir(job) / name
         if not path.is_file():
             raise ServiceError(

@@ -1,5 +1,4 @@
 from django.http import FileResponse, HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -8,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.accounts.permissions import IsAdmin, ReadOrAdmin
-from webapp.slides import deepzoom, selectors, serializers
+from webapp.slides import access, deepzoom, selectors, serializers
 from webapp.slides.filters import ScanFilter, SlideFilter
 from webapp.slides.models import ScanJob, Slide
 from webapp.slides.services import registration, roots
@@ -26,7 +25,10 @@ class SlideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering = ["name", "id"]
 
     def get_queryset(self):
-        return selectors.slide_detail() if self.action == "retrieve" else selectors.slide_list()
+        queryset = selectors.slide_detail() if self.action == "retrieve" else selectors.slide_list()
+        if getattr(self, "swagger_fake_view", False):  # the schema: no user, no query
+            return queryset
+        return access.visible_slides(self.request.user, queryset)
 
     def get_serializer_class(self):
         if self.action == "retrieve":
@@ -37,7 +39,7 @@ class SlideViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=False, pagination_class=None, filterset_class=None)
     def facets(self, request):
         """Counts per status and vendor, for the browser's filter controls."""
-        return Response(selectors.slide_facets(Slide.objects.all()))
+        return Response(selectors.slide_facets(access.visible_slides(request.user)))
 
 
 def _not_modified(request, etag: str) -> bool:
@@ -56,7 +58,7 @@ class SlideImageApi(APIView):
 
     @extend_schema(responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None})
     def get(self, request, pk: int, name: str = "thumbnail"):
-        slide = get_object_or_404(Slide.objects.select_related("root"), pk=pk)
+        slide = access.visible_slide_or_404(request.user, pk, Slide.objects.select_related("root"))
         etag = f"{slide.fingerprint}-{name}"
         if _not_modified(request, etag):
             return HttpResponse(status=status.HTTP_304_NOT_MODIFIED)
@@ -70,6 +72,7 @@ class SlideImageApi(APIView):
 class DziJsonApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
+        access.require_slide_visible(request.user, pk)
         return Response(deepzoom.descriptor(deepzoom.tile_source(pk)))
 
 
@@ -80,6 +83,7 @@ class DziXmlApi(APIView):
         }
     )
     def get(self, request, pk: int):
+        access.require_slide_visible(request.user, pk)
         source = deepzoom.tile_source(pk)
         return HttpResponse(deepzoom.descriptor_xml(source), content_type="application/xml")
 
@@ -87,6 +91,7 @@ class DziXmlApi(APIView):
 class DziTileApi(APIView):
     @extend_schema(responses={(200, "image/jpeg"): JPEG_RESPONSE, 304: None})
     def get(self, request, pk: int, level: int, col: int, row: int):
+        access.require_slide_visible(request.user, pk)
         source = deepzoom.tile_source(pk)
         etag = deepzoom.tile_etag(source, level, col, row)
         if _not_modified(request, etag):
@@ -102,9 +107,13 @@ class SlideRootViewSet(
 ):
     permission_classes = [ReadOrAdmin]
     serializer_class = serializers.SlideRootSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return selectors.root_list()
+        if getattr(self, "swagger_fake_view", False):  # the schema: no user, no query
+            return selectors.root_list()
+        hidden = access.hidden_root_ids(self.request.user)
+        return selectors.root_list().exclude(pk__in=hidden)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -133,6 +142,18 @@ class SlideRootViewSet(
         root = selectors.root_list().get(pk=root.pk)
         return Response(self.get_serializer(root).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=serializers.SlideRootAccessSerializer, responses=serializers.SlideRootSerializer
+    )
+    def partial_update(self, request, pk=None):
+        """Restrict the root (only admins and `allowed_users` see its slides) or open it."""
+        data = serializers.SlideRootAccessSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        root = roots.root_access_set(
+            actor=request.user, root=self.get_object(), **data.validated_data
+        )
+        return self.retrieve(request, pk=root.pk)
+
     @extend_schema(request=None, responses={202: serializers.ScanSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsAdmin])
     def scan(self, request, pk=None):
@@ -147,3 +168,9 @@ class ScanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_class = ScanFilter
     queryset = ScanJob.objects.order_by("-created_at")
     ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema: no user, no query
+            return super().get_queryset()
+        hidden = access.hidden_root_ids(self.request.user)
+        return super().get_queryset().exclude(root_id__in=hidden)

@@ -3,11 +3,21 @@ from django.db.models import Exists, OuterRef, Q
 from rest_framework.exceptions import ValidationError
 
 from webapp.core.errors import ServiceError
-from webapp.slides.models import ReviewStatus, ScanJob, Slide, SlideStatus
+from webapp.slides.models import ReviewStatus, ScanJob, Slide, SlideRoot, SlideStatus
+
+
+def _visible_roots(request):
+    """A root hidden from the user is refused like one that does not exist."""
+    from webapp.slides import access
+
+    if request is None:
+        return SlideRoot.objects.all()
+    return SlideRoot.objects.exclude(pk__in=access.hidden_root_ids(request.user))
 
 
 class SlideFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", label="Text in name or path")
+    root = django_filters.ModelChoiceFilter(queryset=_visible_roots)
     # distinct=False: a status is a column of the slide, no join can duplicate rows, and
     # DISTINCT would make every count scan the whole table.
     status = django_filters.MultipleChoiceFilter(choices=SlideStatus.choices, distinct=False)
@@ -81,6 +91,8 @@ class SlideFilter(django_filters.FilterSet):
 
 
 class ScanFilter(django_filters.FilterSet):
+    root = django_filters.ModelChoiceFilter(queryset=_visible_roots)
+
     class Meta:
         model = ScanJob
         fields = ["root", "status"]

@@ -13,6 +13,12 @@ class SlideRoot(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A restricted root's slides are seen only by admins and `allowed_users` (see
+    # webapp/slides/access.py); an open root's by every logged-in user.
+    restricted = models.BooleanField(default=False)
+    allowed_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="allowed_slide_roots"
+    )
 
     def __str__(self) -> str:
         return self.name

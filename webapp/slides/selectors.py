@@ -35,9 +35,11 @@ def slide_facets(queryset: QuerySet[Slide]) -> dict:
 
 def root_list() -> QuerySet[SlideRoot]:
     last_scan = ScanJob.objects.filter(root=OuterRef("pk")).order_by("-created_at").values("pk")[:1]
-    return SlideRoot.objects.annotate(
-        slide_count=Count("slides"), last_scan_id=Subquery(last_scan)
-    ).order_by("name")
+    return (
+        SlideRoot.objects.annotate(slide_count=Count("slides"), last_scan_id=Subquery(last_scan))
+        .prefetch_related("allowed_users")
+        .order_by("name")
+    )
 
 
 def scans_by_id(ids) -> dict[int, ScanJob]:

@@ -29,11 +29,30 @@ class ScanSerializer(serializers.ModelSerializer):
 class SlideRootSerializer(serializers.ModelSerializer):
     slide_count = serializers.IntegerField(read_only=True)
     last_scan = serializers.SerializerMethodField()
+    allowed_users = serializers.SerializerMethodField(
+        help_text="The users who may see a restricted root's slides (shown to admins only)."
+    )
 
     class Meta:
         model = SlideRoot
-        fields = ["id", "name", "path", "slide_count", "created_at", "last_scan"]
-        read_only_fields = ["id", "slide_count", "created_at", "last_scan"]
+        fields = [
+            "id",
+            "name",
+            "path",
+            "slide_count",
+            "created_at",
+            "last_scan",
+            "restricted",
+            "allowed_users",
+        ]
+        read_only_fields = fields
+
+    def get_allowed_users(self, root) -> list[int]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if not (user and user.is_authenticated and user.role == "admin"):
+            return []
+        return sorted(u.pk for u in root.allowed_users.all())
 
     def get_last_scan(self, root) -> ScanSerializer(allow_null=True):
         scans = self.context.get("scans", {})
@@ -44,6 +63,13 @@ class SlideRootSerializer(serializers.ModelSerializer):
 class SlideRootCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     path = serializers.CharField(max_length=1024)
+
+
+class SlideRootAccessSerializer(serializers.Serializer):
+    restricted = serializers.BooleanField(required=False)
+    allowed_users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=10_000
+    )
 
 
 class SlideTagBriefSerializer(serializers.Serializer):

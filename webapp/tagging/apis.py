@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.accounts.permissions import IsActiveUser, IsAdmin, IsCurator, ReadOrAdmin, ReadOrCurator
+from webapp.slides import access
 from webapp.slides.filters import SlideFilter
 from webapp.slides.models import Slide
 from webapp.slides.serializers import SlideListSerializer
@@ -94,8 +95,8 @@ class TermViewSet(
         vocabulary.term_delete(actor=self.request.user, term=instance)
 
 
-def _slide(pk: int) -> Slide:
-    return get_object_or_404(Slide, pk=pk)
+def _slide(request, pk: int) -> Slide:
+    return access.visible_slide_or_404(request.user, pk)
 
 
 class SlideTagsApi(APIView):
@@ -103,7 +104,9 @@ class SlideTagsApi(APIView):
 
     @extend_schema(responses=s.SlideTagSerializer(many=True))
     def get(self, request, pk: int):
-        slide_tags = SlideTag.objects.filter(slide=_slide(pk)).select_related("term__category")
+        slide_tags = SlideTag.objects.filter(slide=_slide(request, pk)).select_related(
+            "term__category"
+        )
         return Response(s.SlideTagSerializer(slide_tags, many=True).data)
 
     @extend_schema(request=s.TagAddSerializer, responses={201: s.SlideTagSerializer})
@@ -116,7 +119,7 @@ class SlideTagsApi(APIView):
         with transaction.atomic():
             tags.tags_change(
                 actor=request.user,
-                slide_ids=[_slide(pk).pk],
+                slide_ids=[_slide(request, pk).pk],
                 add=[term],
                 source=data.validated_data["source"],
             )
@@ -131,7 +134,7 @@ class SlideTagDetailApi(APIView):
     def delete(self, request, pk: int, term_id: int):
         tag = get_object_or_404(
             SlideTag.objects.select_related("term__category"),
-            slide_id=_slide(pk).pk,
+            slide_id=_slide(request, pk).pk,
             term_id=term_id,
         )
         tags.tags_change(actor=request.user, slide_ids=[pk], remove=[tag.term])
@@ -141,7 +144,9 @@ class SlideTagDetailApi(APIView):
 class SuggestionsApi(APIView):
     @extend_schema(responses=s.SuggestionSerializer(many=True))
     def get(self, request, pk: int):
-        return Response(s.SuggestionSerializer(slide_suggestions(_slide(pk)), many=True).data)
+        return Response(
+            s.SuggestionSerializer(slide_suggestions(_slide(request, pk)), many=True).data
+        )
 
 
 class BulkTagApi(APIView):
@@ -153,6 +158,7 @@ class BulkTagApi(APIView):
     def post(self, request):
         data = s.BulkTagSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        access.require_known_ids(request.user, data.validated_data["slides"])
         result = tags.tags_change(
             actor=request.user,
             slide_ids=data.validated_data["slides"],
@@ -169,6 +175,7 @@ class ReviewApi(APIView):
     def post(self, request):
         data = s.ReviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        access.require_known_ids(request.user, data.validated_data["slides"])
         changed = tags.review_set(
             actor=request.user,
             slide_ids=data.validated_data["slides"],
@@ -199,7 +206,8 @@ class TagRuleViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["get"])
     def preview(self, request, pk=None):
         """The slides the rule matches (paginated), each with `has_term`."""
-        matches = rules.rule_matches(self.get_object()).select_related("root").order_by("pk")
+        matches = access.visible_slides(request.user, rules.rule_matches(self.get_object()))
+        matches = matches.select_related("root").order_by("pk")
         page = self.paginate_queryset(matches)
         data = SlideListSerializer(page, many=True, context={"request": request}).data
         for row, slide in zip(data, page, strict=True):
@@ -220,7 +228,7 @@ class SlideGroupViewSet(viewsets.ModelViewSet):
     filterset_fields = ["kind"]
 
     def _with_counts(self, page: list[SlideGroup]) -> list[dict]:
-        counts = groups.group_counts(page)
+        counts = groups.group_counts(page, slides=access.visible_slides(self.request.user))
         data = s.SlideGroupSerializer(page, many=True).data
         for row in data:
             row["slide_count"] = counts.get(row["id"])
@@ -268,18 +276,27 @@ class SlideGroupViewSet(viewsets.ModelViewSet):
         data = s.RulePreviewSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         condition = groups.rule_condition(data.validated_data["rule"])
-        return Response({"slide_count": Slide.objects.filter(condition).count()})
+        visible = access.visible_slides(request.user)
+        return Response({"slide_count": visible.filter(condition).count()})
 
     @extend_schema(responses=s.GroupSummarySerializer)
     @action(detail=False, methods=["get"], pagination_class=None)
     def summary(self, request):
-        return Response(groups.groups_summary(list(SlideGroup.objects.order_by("name"))))
+        return Response(
+            groups.groups_summary(
+                list(SlideGroup.objects.order_by("name")),
+                slides=access.visible_slides(request.user),
+            )
+        )
 
     @extend_schema(request=s.MembersSerializer, responses=s.MembersResultSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsCurator])
     def members(self, request, pk=None):
         data = s.MembersSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        access.require_known_ids(
+            request.user, [*data.validated_data["add"], *data.validated_data["remove"]]
+        )
         return Response(
             groups.group_members_change(
                 actor=request.user, group=self.get_object(), **data.validated_data
@@ -308,7 +325,9 @@ class ExportCsvApi(APIView):
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV")}
     )
     def get(self, request):
-        filterset = SlideFilter(request.query_params, queryset=Slide.objects.all(), request=request)
+        filterset = SlideFilter(
+            request.query_params, queryset=access.visible_slides(request.user), request=request
+        )
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         response = StreamingHttpResponse(
@@ -340,7 +359,10 @@ class ImportCsvApi(APIView):
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         report = csv_io.import_csv(
-            actor=request.user, data=upload.read(), apply_valid=data.validated_data["apply_valid"]
+            actor=request.user,
+            data=upload.read(),
+            apply_valid=data.validated_data["apply_valid"],
+            slides=access.visible_slides(request.user),
         )
         body = {"applied_rows": report.applied_rows, "errors": report.errors}
         if report.errors and not data.validated_data["apply_valid"]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Q
 
 KEYWORDS = {"AND", "OR", "NOT", "IN", "IS", "SET"}
+MAX_DEPTH = 50  # nested NOTs and parentheses; deeper is refused, not a RecursionError
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*') |
@@ -64,6 +65,15 @@ class _Parser:
     def __init__(self, text: str):
         self.tokens = tokenize(text)
         self.i = 0
+        self.depth = 0
+
+    def nest(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise RuleError(
+                f"The rule is nested too deeply at {token.pos + 1} "
+                f"(at most {MAX_DEPTH} levels of NOT and parentheses)."
+            )
 
     @property
     def current(self) -> Token:
@@ -103,16 +113,19 @@ class _Parser:
 
     def parse_not(self):
         if self.current.keyword == "NOT":
-            self.take()
-            return ("not", self.parse_not())
+            self.nest(self.take())
+            tree = ("not", self.parse_not())
+            self.depth -= 1
+            return tree
         return self.parse_atom()
 
     def parse_atom(self):
         token = self.current
         if token.kind == "op" and token.text == "(":
-            self.take()
+            self.nest(self.take())
             tree = self.parse_or()
             self.expect_op(")")
+            self.depth -= 1
             return tree
         if token.kind != "word" or token.keyword:
             raise RuleError(f"Expected a category at {token.pos + 1}, found {_show(token)}.")

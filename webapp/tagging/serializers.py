@@ -130,6 +130,7 @@ class SlideGroupSerializer(serializers.ModelSerializer):
     slide_count = serializers.IntegerField(read_only=True, default=None)
     kind = serializers.ChoiceField(choices=GroupKind.choices, default=GroupKind.RULE)
     weight = serializers.FloatField(min_value=0.0001, max_value=1e6, default=1.0)
+    rule = serializers.CharField(max_length=5000, allow_blank=True, required=False)
 
     class Meta:
         model = SlideGroup

@@ -16,6 +16,8 @@ from curation.slide_reader import SlideReader
 from curation.tile_store import read_tiles
 from webapp.accounts.permissions import IsAdmin, ReadOrAdmin
 from webapp.core.errors import NotFound, ServiceError
+from webapp.core.paths import inside_data_root
+from webapp.slides import access
 from webapp.slides.models import Slide
 from webapp.tagging.models import SlideGroup
 from webapp.tiling import serializers as s
@@ -81,7 +83,7 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def slides(self, request, pk=None):
         """Per-slide progress, tile counts, tissue area and failures of this run."""
         tilings = (
-            SlideTiling.objects.filter(run=self.get_object())
+            access.visible_related(request.user, SlideTiling.objects.filter(run=self.get_object()))
             .select_related("slide", "config")
             .order_by("status", "slide__name")
         )
@@ -106,8 +108,9 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             raise ValidationError({"n": ["A whole number is required."]}) from exc
         n = max(1, min(n, 100))
         tilings = list(
-            SlideTiling.objects.filter(
-                run=self.get_object(), status="done", tile_count__gt=0
+            access.visible_related(
+                request.user,
+                SlideTiling.objects.filter(run=self.get_object(), status="done", tile_count__gt=0),
             ).order_by("?")[:n]
         )
         rng = random.Random(int(pk))
@@ -115,7 +118,7 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         for i, tiling in enumerate(tilings):
             # Spread the n picks over the slides; each slide's file is read once.
             share = n // len(tilings) + (1 if i < n % len(tilings) else 0)
-            table = read_tiles(services.tiling_file(tiling), columns=["x", "y"])
+            table = read_tiles(_tiling_file(tiling), columns=["x", "y"])
             for row in rng.sample(range(table.num_rows), min(share, table.num_rows)):
                 out.append(
                     {
@@ -130,16 +133,20 @@ class TilingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(out)
 
 
-def _tiling(pk: int) -> SlideTiling:
-    return get_object_or_404(SlideTiling.objects.select_related("slide__root", "config"), pk=pk)
+def _tiling_file(tiling: SlideTiling, suffix: str = ""):
+    return inside_data_root(services.tiling_file(tiling, suffix))
+
+
+def _tiling(request, pk: int) -> SlideTiling:
+    tilings = access.visible_related(request.user, SlideTiling.objects.all())
+    return get_object_or_404(tilings.select_related("slide__root", "config"), pk=pk)
 
 
 class SlideTilingsApi(APIView):
     @extend_schema(responses=s.SlideTilingSerializer(many=True))
     def get(self, request, pk: int):
-        tilings = SlideTiling.objects.filter(slide=get_object_or_404(Slide, pk=pk)).select_related(
-            "slide", "config"
-        )
+        slide = access.visible_slide_or_404(request.user, pk)
+        tilings = SlideTiling.objects.filter(slide=slide).select_related("slide", "config")
         return Response(s.SlideTilingSerializer(tilings, many=True).data)
 
 
@@ -147,7 +154,8 @@ class MaskApi(APIView):
     @extend_schema(responses={(200, "image/png"): PNG})
     def get(self, request, pk: int):
         response = FileResponse(
-            services.tiling_file(_tiling(pk), ".mask.png").open("rb"), content_type="image/png"
+            _tiling_file(_tiling(request, pk), ".mask.png").open("rb"),
+            content_type="image/png",
         )
         response["Cache-Control"] = "private, max-age=300"
         return response
@@ -159,7 +167,8 @@ class GridApi(APIView):
     @extend_schema(responses=s.GridSerializer)
     def get(self, request, pk: int):
         table = read_tiles(
-            services.tiling_file(_tiling(pk)), columns=["x", "y", "size", "mpp", "tissue_fraction"]
+            _tiling_file(_tiling(request, pk)),
+            columns=["x", "y", "size", "mpp", "tissue_fraction"],
         )
         size = float(table["size"][0].as_py()) if table.num_rows else 0.0
         mpp = float(table["mpp"][0].as_py()) if table.num_rows else 0.0
@@ -179,8 +188,8 @@ class TileImageApi(APIView):
 
     @extend_schema(responses={(200, "image/jpeg"): JPEG})
     def get(self, request, pk: int, index: int):
-        tiling = _tiling(pk)
-        table = read_tiles(services.tiling_file(tiling), columns=["x", "y"])
+        tiling = _tiling(request, pk)
+        table = read_tiles(_tiling_file(tiling), columns=["x", "y"])
         if not 0 <= index < table.num_rows:
             raise NotFound(f"No tile {index}; the slide has {table.num_rows}.")
         params = services.parse_params(tiling.config.params)

@@ -6,6 +6,7 @@ curation.tiling, so a killed task leaves no partial file and simply runs again w
 broker redelivers it.
 """
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -29,11 +30,28 @@ PROGRESS_EVERY_S = 2.0
 
 def parse_params(params: dict) -> curation_tiling.TilingConfig:
     """The library's config for stored params; a ServiceError names a bad one."""
+    if not isinstance(params or {}, dict):
+        raise ServiceError(
+            "The tiling parameters must be an object of {name: value}.", code="invalid_params"
+        )
+    if "\\u0000" in json.dumps(params or {}):
+        raise ServiceError(
+            "Tiling parameters may not contain NUL (0x00) characters.", code="invalid_params"
+        )
     try:
         config = curation_tiling.TilingConfig.from_dict(params or {})
     except TypeError as exc:
         raise ServiceError(f"Unknown tiling parameter: {exc}.", code="invalid_params") from exc
     problems = []
+    numbers = {
+        "tile_size": config.tile_size,
+        "target_mpp": config.target_mpp,
+        "min_tissue_fraction": config.min_tissue_fraction,
+        **({"stride": config.stride} if config.stride is not None else {}),
+    }
+    wrong = [k for k, v in numbers.items() if isinstance(v, bool) or not isinstance(v, int | float)]
+    if wrong:
+        raise ServiceError(f"{', '.join(wrong)} must be a number.", code="invalid_params")
     if not 16 <= config.tile_size <= 4096:
         problems.append("tile_size must be between 16 and 4096 px")
     if not 0.05 <= config.target_mpp <= 50:

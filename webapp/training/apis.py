@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.accounts.permissions import ReadOrAdmin
+from webapp.core.paths import inside_data_root
 from webapp.datasets.apis import AnyAccept
 from webapp.training import serializers as s
 from webapp.training.filters import TrainingRunFilter
@@ -103,7 +104,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         """The exported teacher backbone (404 no_backbone until the run finishes or is
         cancelled)."""
         run = self.get_object()
-        path = runs.backbone_file(run)
+        path = inside_data_root(runs.backbone_file(run))
         name = runs.backbone_download_name(run, runs.backbone_card(run))
         return FileResponse(
             path.open("rb"),

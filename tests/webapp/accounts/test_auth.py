@@ -129,3 +129,16 @@ def test_token_revocation_and_deactivation_take_effect_at_once(make_user, api_as
 
     assert client.post("/api/auth/token/revoke/").status_code == 204
     assert client.get("/api/slides/").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login/", "/api/auth/token/"])
+def test_login_is_rate_limited(make_user, path):
+    """10 attempts a minute per client (LOGIN_THROTTLE_RATE), right or wrong, then 429."""
+    make_user("viewer", username="slow")
+    client = APIClient()
+    wrong = {"username": "slow", "password": "not-the-password"}
+    statuses = [client.post(path, wrong, format="json").status_code for _ in range(10)]
+    assert len(set(statuses)) == 1 and statuses[0] in (400, 401, 403)  # refused, not 429
+    refused = client.post(path, {"username": "slow", "password": PASSWORD})  # even right
+    assert refused.status_code == 429
+    assert "Retry-After" in refused

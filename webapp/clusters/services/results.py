@@ -7,6 +7,7 @@ library modules that load FAISS are imported inside the functions that need them
 processes start without it.
 """
 
+import hashlib
 import logging
 import math
 import threading
@@ -328,16 +329,20 @@ def similar(run: ClusterRun, *, slide_id: int, index: int, k: int = 24) -> list[
 # --- montage ---------------------------------------------------------------------------------
 
 
-def montage_jpeg(cluster: Cluster, kind: str) -> bytes:
+def montage_jpeg(cluster: Cluster, kind: str, hidden: set[int] = frozenset()) -> bytes:
     """Up to 12 exemplar tiles of `kind` as one small JPEG grid (96 px cells). An unreadable
-    slide gives grey cells, never an error. Cached per run, cluster and kind."""
+    slide gives grey cells, never an error. Cached per run, cluster and kind (and the slides
+    `hidden` from the user asking, whose tiles are left out)."""
     if kind not in EXEMPLAR_KINDS:
         raise ServiceError(f"kind must be one of {', '.join(EXEMPLAR_KINDS)}.", code="invalid")
     key = f"clusters:montage:{cluster.run_id}:{cluster.pk}:{kind}"
+    tiles = [t for t in cluster.exemplars.get(kind, []) if t["slide"] not in hidden]
+    tiles = tiles[:MONTAGE_TILES]
+    if hidden:
+        key += ":" + hashlib.sha256(repr(sorted(hidden)).encode()).hexdigest()[:16]
     cached = _cache_get(key)
     if cached is not None:
         return cached
-    tiles = cluster.exemplars.get(kind, [])[:MONTAGE_TILES]
     params = parse_params(cluster.run.config.params)
     slides = Slide.objects.select_related("root").in_bulk({t["slide"] for t in tiles})
     cells: list[Image.Image | None] = [None] * len(tiles)

@@ -21,6 +21,8 @@ from pathlib import Path
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.utils.http import http_date, parse_http_date_safe
 
+from webapp.core.paths import inside_data_root
+
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 BLOCK = 1 << 20
 
@@ -89,8 +91,8 @@ def file_response(
     cache_control: str = "private, max-age=0, must-revalidate",
 ) -> HttpResponse:
     """The file at `path` as a download honouring the headers above. `etag` is the bare
-    value (quoted here)."""
-    path = Path(path)
+    value (quoted here). Only files under DATA_ROOT are served (404 otherwise)."""
+    path = inside_data_root(Path(path))
     try:
         stat = path.stat()
     except FileNotFoundError:

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from webapp.accounts.models import User
+from webapp.audit.services import audit_one
 from webapp.core.db import save_unique
 from webapp.core.errors import ServiceError
 from webapp.slides.models import SlideRoot
@@ -59,3 +60,39 @@ def root_create(*, name: str, path: str, created_by: User | None = None) -> Slid
 def root_for_path(path: str) -> SlideRoot | None:
     """The root with this exact (resolved) path, if any."""
     return SlideRoot.objects.filter(path=os.path.realpath(Path(path).expanduser())).first()
+
+
+@transaction.atomic
+def root_access_set(
+    *, actor: User, root: SlideRoot, restricted: bool | None = None, allowed_users=None
+) -> SlideRoot:
+    """Restrict a root to admins and `allowed_users` (ids), or open it; audited."""
+    root = SlideRoot.objects.select_for_update().get(pk=root.pk)
+    before = {"restricted": root.restricted, "allowed_users": _user_ids(root)}
+    if allowed_users is not None:
+        users = list(User.objects.filter(pk__in=set(allowed_users)))
+        missing = sorted(set(allowed_users) - {u.pk for u in users})
+        if missing:
+            raise ServiceError(
+                f"Unknown user ids: {', '.join(str(i) for i in missing[:10])}.",
+                code="unknown_user",
+            )
+        root.allowed_users.set(users)
+    if restricted is not None:
+        root.restricted = restricted
+        root.save(update_fields=["restricted"])
+    after = {"restricted": root.restricted, "allowed_users": _user_ids(root)}
+    if after != before:
+        audit_one(
+            actor=actor,
+            action="slide_root.access",
+            object_type="slide_root",
+            object_id=root.pk,
+            before=before,
+            after=after,
+        )
+    return root
+
+
+def _user_ids(root: SlideRoot) -> list[int]:
+    return sorted(root.allowed_users.values_list("pk", flat=True))

@@ -5,6 +5,7 @@ reports each problem with its row and column; it applies nothing from a file wit
 unless asked to apply the valid rows, and then applies them in one transaction.
 """
 
+import codecs
 import csv
 import io
 from collections import defaultdict
@@ -24,6 +25,21 @@ IDENTITY_COLUMNS = ("slide_id", "root", "relative_path")
 INFO_COLUMNS = ("review_status",)  # exported for reading, ignored on import
 SEPARATOR = "|"
 MAX_IMPORT_ROWS = 200_000
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): the export
+# writes it with a leading apostrophe, and the import takes that apostrophe off again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defuse(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _restore(value):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
 
 
 class _Echo:
@@ -36,7 +52,7 @@ def export_rows(slides: QuerySet[Slide], index: TermIndex | None = None) -> Iter
     index = index or TermIndex()
     keys = list(index.categories)
     writer = csv.writer(_Echo())
-    yield writer.writerow([*IDENTITY_COLUMNS, *INFO_COLUMNS, *keys])
+    yield writer.writerow([*IDENTITY_COLUMNS, *INFO_COLUMNS, *map(_defuse, keys)])
     slides = (
         slides.select_related("root")
         .order_by("pk")
@@ -62,10 +78,10 @@ def _chunk_rows(slides: list[Slide], keys: list[str], writer) -> Iterator[str]:
         yield writer.writerow(
             [
                 slide.pk,
-                slide.root.name,
-                slide.relative_path,
+                _defuse(slide.root.name),
+                _defuse(slide.relative_path),
                 slide.review_status,
-                *(SEPARATOR.join(sorted(mine.get(key, []))) for key in keys),
+                *(_defuse(SEPARATOR.join(sorted(mine.get(key, [])))) for key in keys),
             ]
         )
 
@@ -86,13 +102,30 @@ class _Row:
     terms: dict  # category key -> [Term]
 
 
-def _read(data: bytes) -> csv.DictReader:
+def _utf16(data: bytes) -> str | None:
+    """Excel's "Unicode text": UTF-16 with a byte-order mark (taken only when its header line
+    reads as plain column names, so binary junk that happens to start like a BOM is not)."""
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-16")
+    except UnicodeDecodeError:
+        return None
+    return text if text.partition("\n")[0].isascii() else None
+
+
+def _read(data: bytes) -> csv.DictReader:
+    text = _utf16(data)
+    try:
+        text = data.decode("utf-8-sig") if text is None else text
     except UnicodeDecodeError as exc:
         raise ServiceError(
             "The file is not UTF-8 text (save the spreadsheet as CSV UTF-8).", code="invalid_csv"
         ) from exc
+    if "\x00" in text:
+        raise ServiceError(
+            "The file contains NUL characters; it is not a text CSV file.", code="invalid_csv"
+        )
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -117,7 +150,9 @@ def _identify(raw: dict, line: int, roots: dict[tuple[str, str], int], report) -
     return found
 
 
-def import_csv(*, actor, data: bytes, apply_valid: bool = False) -> ImportReport:
+def import_csv(
+    *, actor, data: bytes, apply_valid: bool = False, slides: QuerySet[Slide] | None = None
+) -> ImportReport:
     """Validate every row, then apply (see module doc). Raises ServiceError for a file that
     is not a usable CSV at all; row problems go into the report."""
     reader = _read(data)
@@ -136,13 +171,21 @@ def import_csv(*, actor, data: bytes, apply_valid: bool = False) -> ImportReport
             code="invalid_csv",
         )
     categories = [c for c in columns if c.lower() in index.categories]
-    rows_raw = list(reader)
+    try:
+        rows_raw = list(reader)
+    except csv.Error as exc:
+        raise ServiceError(
+            f"The file is not a usable CSV file: line {reader.line_num + 1}: {exc}.",
+            code="invalid_csv",
+        ) from exc
+    rows_raw = [{k: _restore(v) for k, v in r.items()} for r in rows_raw]
     if len(rows_raw) > MAX_IMPORT_ROWS:
         raise ServiceError(f"At most {MAX_IMPORT_ROWS:,} rows per file.", code="too_large")
 
     paths = {(r.get("relative_path") or "").strip() for r in rows_raw} - {""}
     by_path: dict[tuple[str, str], int] = {}
-    for pk, root, path in Slide.objects.filter(relative_path__in=paths).values_list(
+    slides = Slide.objects.all() if slides is None else slides  # those the actor may see
+    for pk, root, path in slides.filter(relative_path__in=paths).values_list(
         "pk", "root__name", "relative_path"
     ):
         by_path[(root, path)] = pk
@@ -150,7 +193,7 @@ def import_csv(*, actor, data: bytes, apply_valid: bool = False) -> ImportReport
     ids_given = {
         int(r["slide_id"]) for r in rows_raw if (r.get("slide_id") or "").strip().isdigit()
     }
-    existing = set(Slide.objects.filter(pk__in=ids_given).values_list("pk", flat=True))
+    existing = set(slides.filter(pk__in=ids_given).values_list("pk", flat=True))
 
     rows: list[_Row] = []
     seen: dict[int, int] = {}  # slide id -> the row that names it

@@ -55,13 +55,14 @@ def _hit(condition: Q) -> Case:
     return Case(When(condition, then=1), default=0, output_field=IntegerField())
 
 
-def group_counts(groups: list[SlideGroup]) -> dict[int, int]:
-    """Slides per group: one COUNT each (see groups_summary)."""
+def group_counts(groups: list[SlideGroup], slides: QuerySet[Slide] | None = None) -> dict[int, int]:
+    """Slides per group (among `slides`, default all): one COUNT each (see groups_summary)."""
     index = TermIndex()
-    return {g.pk: Slide.objects.filter(group_condition(g, index)).count() for g in groups}
+    slides = Slide.objects.all() if slides is None else slides
+    return {g.pk: slides.filter(group_condition(g, index)).count() for g in groups}
 
 
-def groups_summary(groups: list[SlideGroup]) -> dict:
+def groups_summary(groups: list[SlideGroup], slides: QuerySet[Slide] | None = None) -> dict:
     """Counts per group, and slides in no group or in several.
 
     One COUNT per group (PostgreSQL runs each as a semi-join over the term's tags) plus two
@@ -69,13 +70,12 @@ def groups_summary(groups: list[SlideGroup]) -> dict:
     conditions PostgreSQL evaluates slide by slide (docs/benchmarks.md, "Tagging and groups").
     Queries grow with the number of groups (tens), never with the number of slides.
     """
-    counts = group_counts(groups)
+    slides = Slide.objects.all() if slides is None else slides
+    counts = group_counts(groups, slides)
     return {
-        "slides": Slide.objects.count(),
-        "in_no_group": slides_by_group_count(Slide.objects.all(), "none", groups).count(),
-        "in_multiple_groups": slides_by_group_count(
-            Slide.objects.all(), "multiple", groups
-        ).count(),
+        "slides": slides.count(),
+        "in_no_group": slides_by_group_count(slides, "none", groups).count(),
+        "in_multiple_groups": slides_by_group_count(slides, "multiple", groups).count(),
         "groups": [
             {"id": g.pk, "name": g.name, "weight": g.weight, "slide_count": counts[g.pk]}
             for g in groups

@@ -2,7 +2,7 @@
 
 import re
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 
 from webapp.audit.services import audit_one
@@ -28,6 +28,14 @@ def check_pattern(pattern: str) -> str:
         raise ServiceError(
             "Named groups and look-behind are not supported in rules.", code="invalid_pattern"
         )
+    try:  # PostgreSQL matches the rules; it refuses some patterns Python takes (a{1,300})
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT '' ~ %s", [pattern])
+    except DatabaseError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
+        raise ServiceError(
+            f"Not a regular expression the database accepts: {reason}.", code="invalid_pattern"
+        ) from exc
     return pattern
 
 

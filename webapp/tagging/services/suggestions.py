@@ -1,7 +1,5 @@
 """Suggested terms for a slide: from its OpenSlide metadata and from the active tag rules."""
 
-import re
-
 from webapp.slides.models import Slide
 from webapp.tagging.models import SlideTag, TagRule
 from webapp.tagging.services.vocabulary import TermIndex
@@ -49,8 +47,12 @@ def slide_suggestions(slide: Slide, index: TermIndex | None = None) -> list[dict
             f"objective power {slide.objective_power:g} in the metadata",
         )
     for rule in TagRule.objects.filter(active=True).select_related("term__category"):
-        text = slide.relative_path if rule.field == "path" else slide.name
-        if re.search(rule.pattern, text) and rule.term_id not in have and rule.term.active:
+        if rule.term_id in have or not rule.term.active:
+            continue
+        # Matched by PostgreSQL, as rule_apply does: Python's `re` backtracks exponentially
+        # on patterns like (a+)+$ and would hang the request.
+        field = "relative_path" if rule.field == "path" else "name"
+        if Slide.objects.filter(pk=slide.pk, **{f"{field}__regex": rule.pattern}).exists():
             found.setdefault(
                 rule.term_id,
                 {"term": rule.term, "reason": f"rule {rule.name!r} matches the {rule.field}"},

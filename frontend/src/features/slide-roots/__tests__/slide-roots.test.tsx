@@ -53,4 +53,41 @@ describe('slide roots (admin)', () => {
     await new Promise((r) => setTimeout(r, 1800));
     expect(polls).toBe(settled);
   }, 12_000);
+
+  it('restricts a root to chosen users', async () => {
+    let sent: unknown = null;
+    const root = { id: 1, name: 'archive', path: '/data/archive', slide_count: 4, created_at: null, last_scan: null };
+    let current = { ...root, restricted: false, allowed_users: [] as number[] };
+    server.use(
+      http.get('*/api/slide-roots/', () => HttpResponse.json(page([current]))),
+      http.get('*/api/users/', () =>
+        HttpResponse.json(
+          page([
+            { id: 7, username: 'dr-a', role: 'pathologist', full_name: '', is_active: true },
+            { id: 8, username: 'dr-b', role: 'viewer', full_name: '', is_active: true },
+            { id: 9, username: 'boss', role: 'admin', full_name: '', is_active: true },
+          ]),
+        ),
+      ),
+      http.patch('*/api/slide-roots/1/', async ({ request }) => {
+        sent = await request.json();
+        current = { ...current, ...(sent as object) };
+        return HttpResponse.json(current);
+      }),
+    );
+    const { user } = renderApp('/slide-roots', { as: users.admin });
+    const access = await screen.findByTestId('root-access');
+    expect(within(access).queryByRole('listbox')).toBeNull();
+    expect(within(access).queryByRole('button', { name: 'Save access' })).toBeNull();
+
+    await user.click(within(access).getByLabelText('Restricted'));
+    const select = within(access).getByRole('listbox', { name: 'Users allowed to see archive' });
+    await waitFor(() => expect(within(select).getAllByRole('option')).toHaveLength(2)); // admins see all anyway
+    await user.selectOptions(select, ['7']);
+    await user.click(within(access).getByRole('button', { name: 'Save access' }));
+
+    await waitFor(() => expect(sent).toEqual({ restricted: true, allowed_users: [7] }));
+    await waitFor(() => expect(within(screen.getByTestId('root-access')).queryByRole('button', { name: 'Save access' })).toBeNull());
+    expect(within(screen.getByTestId('root-access')).getByLabelText('Restricted')).toBeChecked();
+  });
 });

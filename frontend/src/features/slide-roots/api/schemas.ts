@@ -30,6 +30,8 @@ export const slideRootSchema = z.object({
   slide_count: count,
   created_at: z.string().nullable().optional(),
   last_scan: scanSchema.nullable().optional().transform((v) => v ?? null),
+  restricted: z.boolean().optional().default(false),
+  allowed_users: z.array(z.number()).optional().default([]),
 });
 export type SlideRoot = z.infer<typeof slideRootSchema>;
 
@@ -37,8 +39,12 @@ export function isScanActive(status: string): boolean {
   return status === 'queued' || status === 'running';
 }
 
+export const userOptionSchema = z.object({ id: z.number(), username: z.string(), role: z.string() });
+export type UserOption = z.infer<typeof userOptionSchema>;
+
 export const rootKeys = {
   all: ['slide-roots'] as const,
+  users: ['slide-roots', 'users'] as const,
   list: ['slide-roots', 'list'] as const,
   scan: (id: number) => ['scans', id] as const,
 };

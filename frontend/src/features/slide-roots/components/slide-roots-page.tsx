@@ -7,6 +7,7 @@ import { useSlideRoots } from '../api/get-slide-roots';
 import { isScanActive, type SlideRoot } from '../api/schemas';
 import { useStartScan } from '../api/start-scan';
 import { AddRootForm } from './add-root-form';
+import { RootAccess } from './root-access';
 import { LiveScan, ScanSummary } from './scan-progress';
 
 function RootRow({ root }: { root: SlideRoot }) {
@@ -25,6 +26,9 @@ function RootRow({ root }: { root: SlideRoot }) {
       </td>
       <td className="num">
         <Link to={`${paths.slides}?root=${root.id}`}>{root.slide_count.toLocaleString('en-US')}</Link>
+      </td>
+      <td>
+        <RootAccess key={`${root.restricted}-${root.allowed_users.join(',')}`} root={root} />
       </td>
       <td className="scan-cell">
         {liveId !== null ? (
@@ -67,6 +71,7 @@ export function SlideRootsPage() {
                 <th>Name</th>
                 <th>Path</th>
                 <th className="num">Slides</th>
+                <th>Access</th>
                 <th>Last scan</th>
                 <th />
               </tr>
@@ -77,7 +82,7 @@ export function SlideRootsPage() {
               ))}
               {roots.data.results.length === 0 && (
                 <tr>
-                  <td colSpan={5} className="muted">
+                  <td colSpan={6} className="muted">
                     No slide roots yet. Add one above.
                   </td>
                 </tr>
