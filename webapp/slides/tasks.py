@@ -5,7 +5,7 @@ from collections import Counter
 
 from celery import chord, shared_task
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 
 from webapp.core.errors import ServiceError
 from webapp.slides.models import ScanJob, SlideRoot
@@ -42,7 +42,7 @@ def dispatch_chunks(scan_id: int, root_id: int, chunks: list[list[str]]) -> None
 
 @shared_task(
     name="slides.register_chunk",
-    autoretry_for=(OperationalError,),
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=True,
     max_retries=5,
 )

@@ -264,8 +264,10 @@ def _train(ex: Execution, sources: list[SlideSource]) -> cluster_assign.Assigner
             ex.phase(Phase.TRAINING, total=1)
             standardiser = Standardiser.fit(sample.features)
             result = train(standardiser.transform(sample.features), params)
-            cluster_assign.save_model(folder, result, standardiser, params, run.feature_kind)
+            # The row first: a run killed once model.npz exists resumes without training,
+            # so the model's inertia and device must already be on the row by then.
             ex.update(device=result.device, inertia=result.inertia)
+            cluster_assign.save_model(folder, result, standardiser, params, run.feature_kind)
         assigner = _assigner(folder)
         labels, _ = assigner.assign(sample.features)
         projection = cluster_map.project_2d(

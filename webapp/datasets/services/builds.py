@@ -199,6 +199,23 @@ def _slides(version: DatasetVersion, resolved: Resolved, members) -> tuple[list,
     return out, attributes, notes
 
 
+def remove_dead_temporaries(folder) -> int:
+    """Delete the hidden temporaries (`.<name>.<uuid>.tmp`, curation.atomic) that a worker
+    killed mid-write left in a build's or an export's own folder; readers never see them,
+    but nothing else would remove them. Only those untouched for DATASET_HEARTBEAT_STALE_S
+    go: a live writer's temporary is still growing."""
+    cutoff = time.time() - settings.DATASET_HEARTBEAT_STALE_S
+    removed = 0
+    for path in folder.glob(".*.tmp"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def _write_stats(folder, stats: dict) -> None:
     with atomic_write(folder / "stats.json") as tmp:
         tmp.write_text(json.dumps(stats, indent=1, sort_keys=True))
@@ -218,6 +235,7 @@ def _run(build: _Build) -> None:
         raise ServiceError("No slide of the run is in the recipe's groups.", code="no_slides")
     folder = version_dir(version)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_dead_temporaries(folder)  # a killed earlier attempt's
     result = build_manifest(
         slides,
         resolved.category_of,

@@ -21,7 +21,7 @@ from webapp.audit.services import audit_one
 from webapp.core.errors import ServiceError
 from webapp.core.heartbeat import Heartbeat
 from webapp.datasets.models import DatasetVersion, ExportJob, ExportStatus, VersionStatus
-from webapp.datasets.services.builds import manifest_path
+from webapp.datasets.services.builds import manifest_path, remove_dead_temporaries
 
 logger = logging.getLogger(__name__)
 MAX_SHARD_SIZE = 100_000
@@ -155,6 +155,7 @@ def export_run(job_id: int, *, heartbeat_thread: bool = False) -> ExportJob:
         beat.start()
         folder = export_dir(job)
         folder.mkdir(parents=True, exist_ok=True)
+        remove_dead_temporaries(folder)  # a killed worker's half-written shard
         report = _report(
             write_shards(
                 manifest_path(job.version, "parquet"),

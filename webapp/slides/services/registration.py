@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -139,6 +139,8 @@ def register_paths(*, root: SlideRoot, relative_paths: Iterable[str]) -> Counter
     for rel in relative_paths:
         try:
             outcome = slide_register(root=root, candidate=candidate_at(root_path, rel))
+        except (OperationalError, InterfaceError):
+            raise  # the database is away, not the slide at fault: the chunk's task retries
         except Exception as exc:  # noqa: BLE001 - a bug on one file must not lose the batch
             logger.exception("Unexpected error registering %s in root %s", rel, root.pk)
             with transaction.atomic():
