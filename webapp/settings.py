@@ -215,7 +215,7 @@ SPECTACULAR_SETTINGS = {
         "ScanStatusEnum": "webapp.slides.models.ScanStatus",
         "RoleEnum": "webapp.accounts.models.Role",
         "ReviewStatusEnum": "webapp.slides.models.ReviewStatus",
-        "ClusterRunStatusEnum": "webapp.clusters.models.RunStatus",
+        "RunStatusEnum": "webapp.core.status.RunStatus",
         "ClusterStatusEnum": "webapp.clusters.models.ClusterStatus",
     },
 }

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
+from webapp.core.status import RunStatus
+
 
 class SemanticCategory(models.Model):
     """A named tissue class (Tumour, Stroma…) with its colour, sampling weight and key."""
@@ -37,15 +39,6 @@ class SemanticCategory(models.Model):
 class FeatureKind(models.TextChoices):
     COLOUR = "colour", "Colour features"
     EMBEDDING = "embedding", "Deep embeddings"
-
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    INTERRUPTED = "interrupted", "Interrupted"
-    CANCELLED = "cancelled", "Cancelled"
 
 
 class Phase(models.TextChoices):

@@ -6,14 +6,7 @@ step or evaluation (bounded by the run's steps)."""
 from django.conf import settings
 from django.db import models
 
-
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    INTERRUPTED = "interrupted", "Interrupted"
-    CANCELLED = "cancelled", "Cancelled"
+from webapp.core.status import RunStatus
 
 
 class TrainingRun(models.Model):
