@@ -78,6 +78,9 @@ class SlideTiling(models.Model):
     seconds = models.FloatField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Whether its run has counted this slide's outcome: a redelivered dispatch sends a
+    # slide's task twice, and the second copy must not count it again.
+    counted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

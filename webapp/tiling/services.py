@@ -131,7 +131,7 @@ def run_start(
             ],
             batch_size=2000,
         )
-        SlideTiling.objects.filter(config=config, slide_id__in=ids).update(run=run)
+        SlideTiling.objects.filter(config=config, slide_id__in=ids).update(run=run, counted=False)
         if enqueue:
             transaction.on_commit(lambda: enqueue(run))
     return run
@@ -146,8 +146,15 @@ def _is_current(tiling: SlideTiling, slide: Slide) -> bool:
     )
 
 
-def _count(run_id: int | None, field: str, tiles: int = 0) -> None:
+def _count(tiling_id: int, run_id: int | None, field: str, tiles: int = 0) -> None:
+    """Count a slide's outcome in its run, once: the conditional update claims the count, so
+    a second copy of the slide's task (a redelivered dispatch) changes nothing."""
     if run_id is None:
+        return
+    claimed = SlideTiling.objects.filter(pk=tiling_id, run_id=run_id, counted=False).update(
+        counted=True
+    )
+    if not claimed:
         return
     TilingRun.objects.filter(pk=run_id).update(
         **{field: F(field) + 1}, tile_count=F("tile_count") + tiles
@@ -175,7 +182,7 @@ def slide_tile(
         started_at=timezone.now(), status=RunStatus.RUNNING
     )
     if _is_current(tiling, slide):
-        _count(run_id, "skipped")
+        _count(tiling_id, run_id, "skipped")
         return tiling
     out = store_path(settings.DATA_ROOT, config.key, slide.fingerprint or f"slide-{slide.pk}")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +223,7 @@ def slide_tile(
         SlideTiling.objects.filter(pk=tiling_id).update(
             status=TileStatus.FAILED, error=reason, finished_at=timezone.now()
         )
-        _count(run_id, "failed")
+        _count(tiling_id, run_id, "failed")
         return SlideTiling.objects.get(pk=tiling_id)
     SlideTiling.objects.filter(pk=tiling_id).update(
         status=TileStatus.DONE,
@@ -230,7 +237,7 @@ def slide_tile(
         seconds=result.seconds,
         finished_at=timezone.now(),
     )
-    _count(run_id, "done", result.tile_count)
+    _count(tiling_id, run_id, "done", result.tile_count)
     return SlideTiling.objects.get(pk=tiling_id)
 
 
