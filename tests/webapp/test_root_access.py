@@ -362,3 +362,112 @@ def test_an_admin_restricts_and_opens_a_root_audited(setting, make_user):
     events = AuditEvent.objects.filter(action="slide_root.access", object_id=str(root))
     assert events.count() == 2
     assert events.order_by("at", "id").last().after["restricted"] is False
+
+
+def _refused(response, who, path):
+    assert response.status_code == 403, (who, path, response.content[:200])
+    assert response.json()["code"] == "restricted_root", (who, path)
+    assert "restricted slide root" in response.json()["detail"]
+
+
+def test_dataset_preview_diff_and_stats_follow_access(setting, built):  # noqa: F811
+    a, b = built(budget=40), built(name="w", budget=30)
+    full = setting["clients"]["admin"].get(f"/api/datasets/{a.pk}/stats/").json()
+    assert full["tiles_per_slide"]["max"] > 0
+    for who, sees in SEES.items():
+        client = setting["clients"][who]
+        # (A POST: a read-scope token may not; its user's session is checked as "denied".)
+        poster = setting["clients"]["denied" if who == "token" else who]
+        preview = poster.post(f"/api/datasets/{a.pk}/preview/", {}, format="json")
+        diff = client.get(f"/api/datasets/{a.pk}/diff/?other={b.pk}")
+        back = client.get(f"/api/datasets/{b.pk}/diff/?other={a.pk}")
+        stats = client.get(f"/api/datasets/{a.pk}/stats/")
+        assert stats.status_code == 200, who
+        if sees:
+            assert (preview.status_code, diff.status_code, back.status_code) == (200, 200, 200)
+            assert stats.json() == full, who
+        else:
+            for path, response in (("preview", preview), ("diff", diff), ("diff back", back)):
+                _refused(response, who, path)
+            got = stats.json()
+            assert (got["by_lab"], got["by_scanner"], got["by_stain"]) == ([], [], []), who
+            assert got["tiles_per_slide"] is None
+            assert "restricted slide root" in got["notes"][-1]
+            for key in ("rows", "train", "validation", "slides", "cells", "shortfall"):
+                assert got[key] == full[key], (who, key)
+        # The version row itself stays (name, recipe, totals: nothing per slide).
+        assert client.get(f"/api/datasets/{a.pk}/").status_code == 200
+
+
+def test_versions_over_a_run_with_hidden_slides_are_refused(setting, built):  # noqa: F811
+    version = built(budget=40)
+    body = {"name": "mine", "cluster_run": setting["run"]}
+    denied, granted = setting["clients"]["denied"], setting["clients"]["granted"]
+    _refused(denied.post("/api/datasets/", body, format="json"), "denied", "create")
+    made = granted.post("/api/datasets/", body, format="json")
+    assert made.status_code == 201, made.content[:200]
+    draft = made.json()["id"]
+    for path, response in (
+        ("build", denied.post(f"/api/datasets/{draft}/build/")),
+        ("clone", denied.post(f"/api/datasets/{version.pk}/clone/", {}, format="json")),
+        (
+            "patch",
+            denied.patch(f"/api/datasets/{draft}/", {"cluster_run": setting["run"]}, format="json"),
+        ),
+    ):
+        _refused(response, "denied", path)
+    clone = granted.post(f"/api/datasets/{version.pk}/clone/", {}, format="json")
+    assert clone.status_code == 201
+
+
+def test_training_backbones_need_access_to_every_root(setting, built):  # noqa: F811
+    from tests.webapp.training.conftest import TINY
+    from tests.webapp.training.test_training_runs import _export
+    from webapp.training.services import runs
+
+    version = built(budget=40)
+    run = runs.run_launch(
+        actor=setting["users"]["admin"],
+        name="restricted",
+        dataset_version=version,
+        preset="cpu_smoke",
+        overrides=dict(TINY),
+    )
+    _export(run)
+    for who, sees in SEES.items():
+        client = setting["clients"][who]
+        for path in (
+            f"/api/training/runs/{run.pk}/backbone/",
+            f"/api/training/runs/{run.pk}/backbone/card/",
+        ):
+            response = client.get(path, HTTP_ACCEPT="*/*")
+            if sees:
+                assert response.status_code == 200, (who, path)
+            else:
+                _refused(response, who, path)
+        # The run row and its curves reveal no slide.
+        assert client.get(f"/api/training/runs/{run.pk}/").status_code == 200
+        assert client.get(f"/api/training/runs/{run.pk}/metrics/").status_code == 200
+
+
+def test_export_reports_leave_out_hidden_missing_slides(setting, built, curator):  # noqa: F811
+    from webapp.datasets.models import ExportJob
+    from webapp.datasets.services import exports
+
+    version = built(budget=40)
+    job = exports.export_start(actor=curator, version=version, shard_size=20)
+    missing = [
+        {"slide": setting["slide"], "reason": "not found"},
+        {"slide": setting["open_slide"], "reason": "not found"},
+    ]
+    ExportJob.objects.filter(pk=job.pk).update(report={"missing_slides": missing})
+    for who, sees in SEES.items():
+        client = setting["clients"][who]
+        for path in (f"/api/exports/{job.pk}/", f"/api/datasets/{version.pk}/exports/"):
+            body = client.get(path).json()
+            report = (body[0] if isinstance(body, list) else body)["report"]
+            shown = {row["slide"] for row in report["missing_slides"]}
+            expected = (
+                {setting["slide"], setting["open_slide"]} if sees else {setting["open_slide"]}
+            )
+            assert shown == expected, (who, path)

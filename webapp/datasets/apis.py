@@ -1,6 +1,8 @@
 """Thin views over the dataset services: versions (drafts, preview, build, clone, stats,
 recipe, diff), manifest downloads, export jobs and their shards."""
 
+import re
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -57,16 +59,44 @@ def _not_built(version: DatasetVersion) -> ServiceError:
 
 def _slide_ids(version: DatasetVersion):
     """The slides a version may contain: its cluster run's (read only when needed)."""
+    yield from _run_slide_ids(version.cluster_run)
+
+
+def _run_slide_ids(run):
     try:
-        yield from run_sources(version.cluster_run)
+        yield from run_sources(run)
     except NotFound:  # the run never chose its slides: nothing of any root
         return
 
 
 def _require_access(user, version: DatasetVersion) -> None:
     """403 restricted_root for a user who may not see every slide the version may hold: its
-    files carry slide paths and tiles, and are not rewritten per user."""
+    files carry slide paths and tiles, and are not rewritten per user (nor are its preview,
+    diff and per-slide stats)."""
     access.require_all_visible(user, _slide_ids(version), f"Dataset version {version.pk}")
+
+
+def _require_run_access(user, run) -> None:
+    """403 restricted_root for making a version over a run with slides `user` may not see."""
+    access.require_all_visible(user, _run_slide_ids(run), f"Cluster run {run.pk}")
+
+
+# Stats keys that tell about single slides or their tags: blanked for a user who may not see
+# every slide of the version, as are notes naming a slide; the totals and cells stay.
+SLIDE_STATS = {"by_lab": [], "by_scanner": [], "by_stain": [], "tiles_per_slide": None}
+NAMES_A_SLIDE = re.compile(r"\bslide \d")
+
+
+def _stats_for(user, version: DatasetVersion) -> dict:
+    stats = version.stats
+    if isinstance(stats, dict) and access.hidden_slide_ids(user, _slide_ids(version)):
+        note = (
+            "Per-slide, per-lab, per-scanner and per-stain figures are left out: the version "
+            "holds slides of a restricted slide root you have no access to."
+        )
+        notes = [n for n in stats.get("notes", []) if not NAMES_A_SLIDE.search(str(n))]
+        stats = {**stats, **SLIDE_STATS, "notes": [*notes, note]}
+    return stats
 
 
 class DatasetVersionViewSet(
@@ -109,6 +139,7 @@ class DatasetVersionViewSet(
     def create(self, request):
         data = s.DatasetVersionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        _require_run_access(request.user, data.validated_data["cluster_run"])
         version = versions.version_create(actor=request.user, **data.validated_data)
         return self._data(version, status.HTTP_201_CREATED)
 
@@ -116,6 +147,8 @@ class DatasetVersionViewSet(
     def partial_update(self, request, pk=None):
         data = s.DatasetVersionUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if "cluster_run" in data.validated_data:
+            _require_run_access(request.user, data.validated_data["cluster_run"])
         version = versions.version_update(
             actor=request.user, version=self.get_object(), **data.validated_data
         )
@@ -132,6 +165,7 @@ class DatasetVersionViewSet(
         data = s.PreviewRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         version = self.get_object()
+        _require_access(request.user, version)
         recipe = data.validated_data.get("recipe", version.recipe)
         return Response(preview.preview(version.cluster_run, recipe))
 
@@ -140,8 +174,10 @@ class DatasetVersionViewSet(
     def build(self, request, pk=None):
         """Build on the cpu queue (202). 409 `unreviewed` while clusters are unreviewed and
         the recipe does not include them; 409 `immutable` for a built version."""
+        version = self.get_object()
+        _require_access(request.user, version)
         version = builds.version_build_start(
-            actor=request.user, version=self.get_object(), enqueue=enqueue_build
+            actor=request.user, version=version, enqueue=enqueue_build
         )
         return self._data(version, status.HTTP_202_ACCEPTED)
 
@@ -151,9 +187,9 @@ class DatasetVersionViewSet(
         """A new draft with the same cluster run and recipe (`parent` = this version)."""
         data = s.CloneSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        version = versions.version_clone(
-            actor=request.user, version=self.get_object(), **data.validated_data
-        )
+        version = self.get_object()
+        _require_access(request.user, version)
+        version = versions.version_clone(actor=request.user, version=version, **data.validated_data)
         return self._data(version, status.HTTP_201_CREATED)
 
     @extend_schema(responses={200: s.StatsSchema})
@@ -162,7 +198,7 @@ class DatasetVersionViewSet(
         version = self.get_object()
         if version.status != VersionStatus.BUILT:
             raise _not_built(version)
-        return Response(version.stats)
+        return Response(_stats_for(request.user, version))
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
@@ -180,7 +216,10 @@ class DatasetVersionViewSet(
             raise ServiceError(
                 "No dataset version with that id.", code="not_found", status_code=404
             )
-        return Response(version_diff(self.get_object(), other))
+        version = self.get_object()
+        for each in (version, other):
+            _require_access(request.user, each)
+        return Response(version_diff(version, other))
 
     @extend_schema(
         methods=["POST"], request=s.ExportCreateSerializer, responses={202: s.ExportJobSerializer}
@@ -195,7 +234,9 @@ class DatasetVersionViewSet(
         if request.method == "GET":
             exports.exports_mark_interrupted()
             jobs = version.exports.order_by("-created_at", "-id")
-            return Response(s.ExportJobSerializer(jobs, many=True).data)
+            return Response(
+                s.ExportJobSerializer(jobs, many=True, context={"request": request}).data
+            )
         data = s.ExportCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = exports.export_start(
@@ -205,7 +246,8 @@ class DatasetVersionViewSet(
             jpeg_quality=data.validated_data["jpeg_quality"],
             enqueue=enqueue_export,
         )
-        return Response(s.ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        data = s.ExportJobSerializer(job, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class ManifestApi(APIView):

@@ -6,6 +6,7 @@ from webapp.clusters.models import ClusterRun
 from webapp.datasets.models import DatasetVersion, ExportJob, VersionStatus
 from webapp.datasets.services import exports
 from webapp.datasets.services.builds import FILES
+from webapp.slides import access
 
 
 class DatasetVersionSerializer(serializers.ModelSerializer):
@@ -131,6 +132,7 @@ class ShardSerializer(serializers.Serializer):
 class ExportJobSerializer(serializers.ModelSerializer):
     dataset = serializers.IntegerField(source="version_id", read_only=True)
     shards = serializers.SerializerMethodField()
+    report = serializers.SerializerMethodField()
 
     class Meta:
         model = ExportJob
@@ -154,6 +156,17 @@ class ExportJobSerializer(serializers.ModelSerializer):
     @extend_schema_field(ShardSerializer(many=True))
     def get_shards(self, job) -> list[dict]:
         return exports.shards(job)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_report(self, job) -> dict:
+        """The report less the `missing_slides` entries of slides hidden from the requester
+        (no request in the context: as for anonymous, every restricted root's)."""
+        report = job.report
+        if not isinstance(report, dict) or not report.get("missing_slides"):
+            return report
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return {**report, "missing_slides": access.without_hidden(user, report["missing_slides"])}
 
 
 StatsSchema = OpenApiTypes.OBJECT

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from webapp.accounts.permissions import ReadOrAdmin
 from webapp.core.paths import inside_data_root
-from webapp.datasets.apis import AnyAccept
+from webapp.datasets.apis import AnyAccept, _require_access
 from webapp.training import serializers as s
 from webapp.training.filters import TrainingRunFilter
 from webapp.training.models import TrainingRun
@@ -104,6 +104,7 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         """The exported teacher backbone (404 no_backbone until the run finishes or is
         cancelled)."""
         run = self.get_object()
+        _require_access(request.user, run.dataset_version)
         path = inside_data_root(runs.backbone_file(run))
         name = runs.backbone_download_name(run, runs.backbone_card(run))
         return FileResponse(
@@ -123,4 +124,6 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     def backbone_card(self, request, pk=None):
         """The model card: timm name, image size, embed dim, step, recipe, dataset, metrics."""
-        return Response(runs.backbone_card(self.get_object()))
+        run = self.get_object()
+        _require_access(request.user, run.dataset_version)
+        return Response(runs.backbone_card(run))
