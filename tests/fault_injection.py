@@ -139,6 +139,18 @@ def worker(data_root: Path, log: Path, env: dict | None = None, hostname: str = 
                 pass
 
 
+def broker_client(broker_url: str):
+    """A redis-py client for a Celery broker URL, kombu's ``redis+socket://PATH`` (the
+    embedded Redis) included, which redis-py's ``from_url`` does not read."""
+    import redis
+
+    if broker_url.startswith("redis+socket://"):
+        path, _, query = broker_url[len("redis+socket://") :].partition("?")
+        db = dict(p.split("=", 1) for p in query.split("&") if "=" in p).get("virtual_host", 0)
+        return redis.Redis(unix_socket_path=path, db=int(db or 0))
+    return redis.Redis.from_url(broker_url)
+
+
 def expire_unacked(broker_url: str, since: float = 0) -> int:
     """Make the deliveries not acknowledged since `since` (a time.time()) look older than
     the visibility timeout, as they will once that time has passed: the next worker to
@@ -148,9 +160,8 @@ def expire_unacked(broker_url: str, since: float = 0) -> int:
     the `unacked` hash and redelivers them after the visibility timeout, which production
     sets longer than the longest task (hours to weeks). The test does not wait that long.
     The broker database must be the tests' own."""
-    import redis
 
-    client = redis.Redis.from_url(broker_url)
+    client = broker_client(broker_url)
     tags = client.zrangebyscore("unacked_index", since, "+inf")
     if tags:
         client.zadd("unacked_index", {tag: 1 for tag in tags})
@@ -160,9 +171,8 @@ def expire_unacked(broker_url: str, since: float = 0) -> int:
 def forget_unacked(broker_url: str, since: float) -> int:
     """Drop the deliveries left unacknowledged since `since` (a killed worker's, whose job
     the test has finished otherwise), so that no later test sees them redelivered."""
-    import redis
 
-    client = redis.Redis.from_url(broker_url)
+    client = broker_client(broker_url)
     tags = client.zrangebyscore("unacked_index", since, "+inf") + client.zrangebyscore(
         "unacked_index", 1, 1
     )
@@ -173,9 +183,8 @@ def forget_unacked(broker_url: str, since: float) -> int:
 
 
 def unacked_count(broker_url: str) -> int:
-    import redis
 
-    return redis.Redis.from_url(broker_url).hlen("unacked")
+    return broker_client(broker_url).hlen("unacked")
 
 
 def visible_files(folder: Path) -> list[Path]:
