@@ -315,17 +315,19 @@ class Trainer:
 
     def _average_gradients(self) -> None:
         """All-reduce the gradients as one flat buffer (what DDP does, without its bucketing
-        and overlap: simple, and the same numbers)."""
-        grads = [p.grad for p in self.params if p.grad is not None]
-        if not grads:
-            return
-        flat = torch.cat([g.reshape(-1) for g in grads])
+        and overlap: simple, and the same numbers). Every rank sends every trainable
+        parameter, zeros where it has no gradient (a rank whose crops drew no iBOT mask has
+        none for a separate iBOT head), so the buffers always line up."""
+        for p in self.params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        flat = torch.cat([p.grad.reshape(-1) for p in self.params])
         dist.all_reduce(flat)
         flat /= self.world_size
         offset = 0
-        for g in grads:
-            g.copy_(flat[offset : offset + g.numel()].view_as(g))
-            offset += g.numel()
+        for p in self.params:
+            p.grad.copy_(flat[offset : offset + p.numel()].view_as(p))
+            offset += p.numel()
 
     def run_evaluation(self) -> dict:
         """Evaluate now and log an ``eval`` line; remembers the step (`evaluated_at`)."""
