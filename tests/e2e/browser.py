@@ -23,7 +23,7 @@ def skip_reason() -> str | None:
     return None
 
 
-def run_script(name: str, base_url: str, home: Path, **env: str) -> dict:
+def run_script(name: str, base_url: str, home: Path, timeout: int = 180, **env: str) -> dict:
     """Run frontend/e2e/NAME against BASE_URL; return its JSON summary (last stdout line)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
@@ -38,7 +38,7 @@ def run_script(name: str, base_url: str, home: Path, **env: str) -> dict:
         },
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         cwd=REPO / "frontend",
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,14 +7,12 @@ resume dropped and re-logged the steps past its checkpoint), and the cluster run
 the run's exported backbone file."""
 
 import hashlib
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.e2e.browser import ARTIFACTS, CHROMIUM, skip_reason
+from tests.e2e.browser import ARTIFACTS, run_script, skip_reason
 from tests.e2e.demo_run import tiled_demo_run
 from tests.live_services import REPO, celery_worker, web_server
 from webapp.clusters.models import Cluster, ClusterRun, SemanticCategory
@@ -86,28 +84,6 @@ def _built_version(admin, slide_root_dir):
     return run, version
 
 
-def _run_script(base_url: str, home: Path, **env: str) -> dict:
-    """frontend/e2e/train-model.mjs against BASE_URL (its own timeout: training takes minutes)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        ["node", str(REPO / "frontend" / "e2e" / "train-model.mjs")],
-        env={
-            "PATH": "/usr/bin:/bin:/usr/local/bin",
-            "HOME": str(home),
-            "BASE_URL": base_url,
-            "SCREENSHOT_DIR": str(ARTIFACTS),
-            "CHROMIUM_PATH": CHROMIUM,
-            **env,
-        },
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=REPO / "frontend",
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def test_admin_trains_cancels_resumes_and_clusters_with_the_backbone(
     make_user, settings, tmp_path, slide_root_dir
 ):
@@ -121,9 +97,11 @@ def test_admin_trains_cancels_resumes_and_clusters_with_the_backbone(
         celery_worker(settings.DATA_ROOT, tmp_path / "worker.log"),
     ):
         try:
-            summary = _run_script(
+            summary = run_script(
+                "train-model.mjs",
                 url,
                 tmp_path,
+                timeout=600,  # training takes minutes
                 E2E_USERNAME="e2e-admin",
                 E2E_PASSWORD=PASSWORD,
                 E2E_DATASET=str(version.pk),

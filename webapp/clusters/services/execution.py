@@ -17,8 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import OperationalError
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 from curation import cluster_assign, cluster_map, similar_tiles
@@ -36,6 +35,7 @@ from webapp.clusters.services.runs import (
 )
 from webapp.core.errors import ServiceError
 from webapp.core.heartbeat import Heartbeat
+from webapp.core.status import claim_run
 from webapp.slides.models import Slide
 from webapp.tagging.models import SlideGroup
 from webapp.tiling.models import SlideTiling, TileStatus
@@ -373,22 +373,7 @@ def run_execute(
     """
     run = ClusterRun.objects.select_related("config").get(pk=run_id)
     attempt = run.attempt if attempt is None else attempt
-    now = timezone.now()
-    claimed = ClusterRun.objects.filter(
-        pk=run_id,
-        attempt=attempt,
-        cancel_requested=False,
-        status__in=[RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.INTERRUPTED],
-    ).update(
-        status=RunStatus.RUNNING,
-        heartbeat_at=now,
-        started_at=Coalesce(F("started_at"), Value(now)),
-        error="",
-    )
-    if not claimed:
-        ClusterRun.objects.filter(
-            pk=run_id, attempt=attempt, cancel_requested=True, finished_at__isnull=True
-        ).update(status=RunStatus.CANCELLED, message="Cancelled.", finished_at=now)
+    if not claim_run(ClusterRun, run_id, attempt):
         return ClusterRun.objects.get(pk=run_id)
     run.refresh_from_db()
     ex = Execution(run=run, attempt=attempt, folder=run_dir(run))

@@ -25,10 +25,9 @@ from pathlib import Path
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from webapp.core.status import claim_run
 from webapp.datasets.services.builds import manifest_path
 from webapp.training.models import RunStatus as S
 from webapp.training.models import TrainingMetric, TrainingRun
@@ -288,25 +287,7 @@ def run_execute(run_id: int, *, attempt: int | None = None) -> TrainingRun:
     from its checkpoint); any other failure marks the run failed with the reason."""
     run = TrainingRun.objects.select_related("dataset_version").get(pk=run_id)
     attempt = run.attempt if attempt is None else attempt
-    now = timezone.now()
-    claimed = TrainingRun.objects.filter(
-        pk=run_id,
-        attempt=attempt,
-        cancel_requested=False,
-        status__in=[S.QUEUED, S.RUNNING, S.INTERRUPTED],
-    ).update(
-        status=S.RUNNING,
-        heartbeat_at=now,
-        started_at=Coalesce(F("started_at"), Value(now)),
-        error="",
-        message="Starting the trainer.",
-    )
-    if not claimed:
-        TrainingRun.objects.filter(
-            pk=run_id, attempt=attempt, cancel_requested=True, finished_at__isnull=True
-        ).exclude(status__in=[S.SUCCEEDED, S.FAILED]).update(
-            status=S.CANCELLED, message="Cancelled.", finished_at=now
-        )
+    if not claim_run(TrainingRun, run_id, attempt, message="Starting the trainer."):
         return TrainingRun.objects.get(pk=run_id)
     run.refresh_from_db()
     folder = run_dir(run)
